@@ -1,0 +1,123 @@
+"""The archive: every candidate ever proposed, with lineage and champion history.
+
+The driver is the only writer; dashboards and CLI commands read. A candidate is
+recorded before it runs (``add``) and again after (``update``), each write
+durable before the call returns, so a driver killed at any instant loses nothing
+that was acknowledged. Code and other large texts are stored content-addressed:
+storing the same program twice costs nothing.
+
+Implementations need not be thread-safe; each process opens its own archive.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from evoforge.candidate import Candidate, Files, Status
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ChampionMove:
+    seq: int
+    candidate_id: int
+    action: str  # "promote", "rollback", "seed"
+    reason: str
+    at: float
+
+
+class Archive(abc.ABC):
+    """Storage of candidates, code, blobs, champion history and run metadata."""
+
+    # -- content-addressed storage -------------------------------------------------
+    @abc.abstractmethod
+    def put_code(self, files: Files) -> str:
+        """Store a program; returns its code hash."""
+
+    @abc.abstractmethod
+    def get_code(self, code_hash: str) -> dict[str, str]: ...
+
+    @abc.abstractmethod
+    def put_blob(self, text: str) -> str:
+        """Store a text (prompt, response, log); returns its hash."""
+
+    @abc.abstractmethod
+    def get_blob(self, blob_hash: str) -> str: ...
+
+    # -- candidates -----------------------------------------------------------------
+    @abc.abstractmethod
+    def add(self, candidate: Candidate) -> Candidate:
+        """Record a new candidate; its ``id`` is assigned here (the given one is ignored)."""
+
+    @abc.abstractmethod
+    def update(self, candidate_id: int, **fields: Any) -> Candidate:
+        """Change fields of a recorded candidate; returns the new record."""
+
+    @abc.abstractmethod
+    def get(self, candidate_id: int) -> Candidate:
+        """The candidate, or KeyError."""
+
+    @abc.abstractmethod
+    def candidates(
+        self, *, statuses: Iterable[Status] | None = None, since_id: int = 0
+    ) -> list[Candidate]:
+        """Candidates in id order, optionally filtered."""
+
+    @abc.abstractmethod
+    def size(self) -> int:
+        """How many candidates are recorded (ids run from 1 to size)."""
+
+    @abc.abstractmethod
+    def find_code(self, code_hash: str) -> Candidate | None:
+        """The first candidate with this code that was not rejected, if any."""
+
+    @abc.abstractmethod
+    def recent(self, *, island: int | None, limit: int) -> list[Candidate]:
+        """The ``limit`` most recently finished SUCCEEDED candidates (of one island)."""
+
+    @abc.abstractmethod
+    def top(self, objective: str, *, maximize: bool, limit: int = 1) -> list[Candidate]:
+        """The best SUCCEEDED candidates by a search metric."""
+
+    @abc.abstractmethod
+    def counts(self) -> dict[Status, int]: ...
+
+    # -- champion -------------------------------------------------------------------
+    @abc.abstractmethod
+    def move_champion(self, candidate_id: int, *, action: str, reason: str) -> ChampionMove: ...
+
+    @abc.abstractmethod
+    def champion_history(self) -> list[ChampionMove]: ...
+
+    def champion(self) -> Candidate | None:
+        history = self.champion_history()
+        return self.get(history[-1].candidate_id) if history else None
+
+    # -- metadata -------------------------------------------------------------------
+    @abc.abstractmethod
+    def set_meta(self, key: str, value: Any) -> None: ...
+
+    @abc.abstractmethod
+    def get_meta(self, key: str, default: Any = None) -> Any: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources."""
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+CANDIDATE_FIELDS: Sequence[str] = tuple(Candidate.__dataclass_fields__)
+
+
+def check_fields(fields: Mapping[str, Any]) -> None:
+    unknown = set(fields) - set(CANDIDATE_FIELDS) - {"id"}
+    if unknown or "id" in fields:
+        raise ValueError(f"cannot update fields: {sorted(unknown | ({'id'} & set(fields)))}")

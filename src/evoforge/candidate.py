@@ -1,0 +1,132 @@
+"""Frozen records of candidates and what happened when they ran.
+
+A *candidate* is one program proposed in a run. The driver records it before it
+runs and again after; these records are values (frozen dataclasses), never live
+objects, so they can be passed between processes and stored as they are.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+Files = Mapping[str, str]
+"""A program: relative file path -> source text."""
+
+
+class Status(enum.StrEnum):
+    """Lifecycle of a candidate.
+
+    PENDING -> RUNNING -> SUCCEEDED | FAILED. A candidate stopped by a gate before it
+    runs is REJECTED; a child whose code was already evaluated is DUPLICATE. A
+    candidate found PENDING or RUNNING when a run resumes is run again.
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+    def is_finished(self) -> bool:
+        return self not in (Status.PENDING, Status.RUNNING)
+
+    def was_evaluated(self) -> bool:
+        """True for candidates that used a slot of the candidate budget."""
+        return self in (Status.SUCCEEDED, Status.FAILED)
+
+
+def code_hash(files: Files) -> str:
+    """Content address of a program: sha256 over its files in path order."""
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(path.encode())
+        h.update(b"\0")
+        h.update(files[path].encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def freeze(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What the runner saw of one candidate process. Never contains a metric."""
+
+    exit_code: int | None
+    wall_s: float
+    cpu_s: float = 0.0
+    max_rss_kb: int = 0
+    timed_out: bool = False
+    killed_by: str = ""
+    """Why the supervisor ended it early ("timeout", "memory", "stopped"), or ""."""
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The outcome of running and scoring one candidate (built by a worker)."""
+
+    ok: bool
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    """Search metrics: used for selection, shown to proposers."""
+    heldout: Mapping[str, float] = field(default_factory=dict)
+    """Held-out metrics: recorded, never used for selection, never shown to proposers."""
+    failure: str = ""
+    run: RunResult | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One recorded candidate, as the archive holds it."""
+
+    id: int
+    code_hash: str
+    parent_ids: tuple[int, ...] = ()
+    generation: int = 0
+    island: int = 0
+    proposer: str = ""
+    operator: str = ""
+    status: Status = Status.PENDING
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    heldout: Mapping[str, float] = field(default_factory=dict)
+    failure: str = ""
+    flags: tuple[str, ...] = ()
+    diff: str = ""
+    note: str = ""
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    attempts: int = 0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    max_rss_kb: int = 0
+    exit_code: int | None = None
+    stdout_tail: str = ""
+    stderr_tail: str = ""
+
+    def score(self, objective: str) -> float | None:
+        value = self.metrics.get(objective)
+        return None if value is None else float(value)
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON used for storage (sorted keys, no NaN surprises hidden)."""
+    return json.dumps(value, sort_keys=True, allow_nan=True, default=_default)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,262 @@
+"""The ``evoforge`` command line: one function per command.
+
+Commands that read a run take an optional RUN (a run folder, or an experiment
+folder meaning its newest run; by default the newest run under the current
+folder) before the candidate ids, which are integers: ``evoforge show 12``,
+``evoforge diff examples/digits 12 3``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evoforge.archive import Archive, SchemaError, SQLiteArchive
+from evoforge.candidate import Candidate
+from evoforge.config import ConfigError, load_config
+from evoforge.display import make_display
+from evoforge.loop import SeedFailed
+from evoforge.program import unified_diff
+from evoforge.rundir import RunDir, RunNotFound, find_run
+from evoforge.summary import format_rows, run_summary
+
+app = typer.Typer(
+    help="evoforge: evolve programs that train models, sandboxed and scored on data they never see.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+RunArgs = Annotated[
+    list[str] | None, typer.Argument(help="[RUN] followed by candidate ids.", show_default=False)
+]
+
+
+class UsageError(Exception):
+    pass
+
+
+def main() -> None:
+    try:
+        app()
+    except (ConfigError, RunNotFound, SchemaError, SeedFailed, UsageError, KeyError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"error: {msg}", file=sys.stderr)
+        sys.exit(2)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder to create the experiment in.")],
+    template: Annotated[str, typer.Option(help="Template to start from.")] = "minimal",
+) -> None:
+    """Scaffold a new experiment folder from a template."""
+    source = resources.files("evoforge") / "templates" / template
+    if not source.is_dir():
+        names = sorted(
+            p.name for p in (resources.files("evoforge") / "templates").iterdir() if p.is_dir()
+        )
+        raise UsageError(f"no template {template!r} (have: {', '.join(names)})")
+    if folder.exists() and any(folder.iterdir()):
+        raise UsageError(f"{folder} exists and is not empty")
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        if item.is_file() and not item.name.endswith(".pyc"):
+            (folder / item.name).write_bytes(item.read_bytes())
+    load_config(folder)
+    print(f"created {folder} from template {template!r}; run it with: evoforge run {folder}")
+
+
+@app.command()
+def run(
+    experiment: Annotated[Path, typer.Argument(help="Experiment folder (holds evoforge.toml).")],
+    allow_weak_sandbox: Annotated[
+        bool, typer.Option(help="Run even with neither namespaces nor Landlock (recorded).")
+    ] = False,
+) -> None:
+    """Start a new run of an experiment and show its progress."""
+    from evoforge import session
+
+    config = load_config(experiment)
+    with make_display(config.task.objective) as display:
+        outcome = session.start(experiment, observer=display, allow_weak=allow_weak_sandbox)
+    _print_end(outcome.run)
+
+
+@app.command()
+def resume(
+    run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
+    allow_weak_sandbox: Annotated[bool, typer.Option(help="As for run.")] = False,
+) -> None:
+    """Continue a stopped or crashed run where it left off."""
+    from evoforge import session
+
+    rd = find_run(run)
+    with _open(rd) as archive:
+        objective = archive.get_meta("config", {}).get("task", {}).get("objective", "")
+    with make_display(objective) as display:
+        outcome = session.resume(rd, observer=display, allow_weak=allow_weak_sandbox)
+    _print_end(outcome.run)
+
+
+@app.command()
+def status(
+    run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
+) -> None:
+    """Summary of a run as `key: value` lines (live while it runs)."""
+    rd = find_run(run)
+    with _open(rd) as archive:
+        state = "running" if rd.driver_pid() else None
+        rows = run_summary(archive, run_path=str(rd.path), state=state)
+        if rd.driver_pid():
+            rows.append(("driver_pid", str(rd.driver_pid())))
+        print(format_rows(rows))
+
+
+@app.command()
+def best(
+    run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
+) -> None:
+    """The champion's metrics and code."""
+    rd = find_run(run)
+    with _open(rd) as archive:
+        champ = archive.champion()
+        if champ is None:
+            raise UsageError(f"{rd.path}: no champion yet")
+        _print_candidate(archive, champ, code=True)
+
+
+@app.command()
+def show(
+    args: RunArgs = None, code: Annotated[bool, typer.Option(help="Print the full code.")] = False
+) -> None:
+    """One candidate: lineage, status, metrics, failure, output tails and diff to its parent."""
+    rd, ids = _split_run_args(args, want=(1, 1))
+    with _open(rd) as archive:
+        _print_candidate(archive, archive.get(ids[0]), code=code)
+
+
+@app.command()
+def diff(args: RunArgs = None) -> None:
+    """Diff of CAND against OTHER (default: its first parent; the seed's is empty)."""
+    rd, ids = _split_run_args(args, want=(1, 2))
+    with _open(rd) as archive:
+        cand = archive.get(ids[0])
+        if len(ids) == 2:
+            other = archive.get(ids[1])
+        elif cand.parent_ids:
+            other = archive.get(cand.parent_ids[0])
+        else:
+            other = cand
+        print(
+            unified_diff(archive.get_code(other.code_hash), archive.get_code(cand.code_hash)),
+            end="",
+        )
+
+
+@app.command()
+def stop(
+    run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
+    drain: Annotated[bool, typer.Option(help="Let running candidates finish first.")] = False,
+    now: Annotated[
+        bool, typer.Option(help="Kill running candidates at once (the default).")
+    ] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the driver to exit.")] = 30.0,
+) -> None:
+    """Stop a run: running candidates are killed (or drained) and the run stays resumable."""
+    if drain and now:
+        raise UsageError("--drain and --now exclude each other")
+    rd = find_run(run)
+    pid = rd.driver_pid()
+    rd.request_stop("drain" if drain else "now")
+    if pid is None:
+        print(
+            f"run: {rd.path}\nstate: not running (a stop request was left for the next resume to clear)"
+        )
+        rd.clear_stop()
+        return
+    if not drain:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while rd.driver_pid() is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    state = "stopped" if rd.driver_pid() is None else "stopping"
+    print(f"run: {rd.path}\nstate: {state}\nresume_with: evoforge resume {rd.path}")
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _open(rd: RunDir) -> Archive:
+    return SQLiteArchive(rd.archive, readonly=True)
+
+
+def _split_run_args(args: list[str] | None, *, want: tuple[int, int]) -> tuple[RunDir, list[int]]:
+    args = list(args or [])
+    run: str | None = None
+    if args and not args[0].lstrip("#").isdigit():
+        run = args.pop(0)
+    try:
+        ids = [int(a.lstrip("#")) for a in args]
+    except ValueError:
+        raise UsageError(f"candidate ids are integers, got {args}") from None
+    lo, hi = want
+    if not lo <= len(ids) <= hi:
+        raise UsageError(
+            f"expected {lo}{'' if lo == hi else f' to {hi}'} candidate id(s), got {len(ids)}"
+        )
+    return find_run(run), ids
+
+
+def _print_candidate(archive: Archive, c: Candidate, *, code: bool) -> None:
+    rows = [
+        ("candidate", f"#{c.id}"),
+        ("status", c.status.value),
+        ("parents", ", ".join(f"#{p}" for p in c.parent_ids) or "-"),
+        ("generation", str(c.generation)),
+        ("island", str(c.island)),
+        ("proposer", f"{c.proposer}/{c.operator}"),
+        ("code_hash", c.code_hash[:16]),
+        ("wall_seconds", f"{c.wall_s:.2f}"),
+        ("cpu_seconds", f"{c.cpu_s:.2f}"),
+        ("max_rss_mb", f"{c.max_rss_kb / 1024:.0f}"),
+    ]
+    rows += [(k, f"{v:.6g}") for k, v in sorted(c.metrics.items())]
+    rows += [(k, f"{v:.6g} (held-out)") for k, v in sorted(c.heldout.items())]
+    if c.flags:
+        rows.append(("flags", ", ".join(c.flags)))
+    if c.failure:
+        rows.append(("failure", c.failure.splitlines()[0]))
+    print(format_rows(rows))
+    if c.failure and "\n" in c.failure:
+        print("\n--- failure ---\n" + c.failure)
+    for name, tail in (("stdout", c.stdout_tail), ("stderr", c.stderr_tail)):
+        if tail.strip():
+            print(f"\n--- {name} (tail) ---\n{tail.rstrip()[-2000:]}")
+    if code:
+        for path, text in sorted(archive.get_code(c.code_hash).items()):
+            print(f"\n--- {path} ---\n{text}", end="" if text.endswith("\n") else "\n")
+    elif c.diff:
+        print("\n--- diff to parent ---\n" + c.diff, end="")
+
+
+def _print_end(rd: RunDir) -> None:
+    with _open(rd) as archive:
+        rows = run_summary(archive, run_path=str(rd.path))
+    width = shutil.get_terminal_size((80, 20)).columns
+    print("-" * min(width, 60))
+    print(format_rows(rows))
+    if rows and dict(rows).get("state") == "stopped":
+        print(f"resume_with: evoforge resume {rd.path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Progress while a run goes: a live bar and table on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evoforge.candidate import Candidate, Status
+from evoforge.loop import Stats
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+class LiveDisplay:
+    """A rich progress bar and a table of the run's figures, redrawn in place."""
+
+    def __init__(self, *, objective: str, console: Console | None = None) -> None:
+        self.objective = objective
+        self.console = console or Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("[bold]candidates"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+        )
+        self._task = self._progress.add_task("run", total=None)
+        self._live: Live | None = None
+        self._last: list[str] = []
+
+    def __enter__(self) -> LiveDisplay:
+        self._live = Live(
+            self._render(None), console=self.console, refresh_per_second=4, transient=False
+        )
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+
+    def update(self, stats: Stats, finished: Candidate | None) -> None:
+        self._progress.update(self._task, total=stats.budget, completed=stats.evaluated)
+        if finished is not None:
+            self._last = ([line_for(finished, self.objective), *self._last])[:5]
+        if self._live is not None:
+            self._live.update(self._render(stats))
+
+    def _render(self, stats: Stats | None) -> Group:
+        table = Table(show_header=True, header_style="bold", box=None)
+        for col in (
+            "done",
+            "in flight",
+            f"best {self.objective}",
+            "champion held-out",
+            "per min",
+            "failed",
+            "rejected",
+        ):
+            table.add_column(col)
+        if stats is not None:
+            held = ", ".join(f"{k}={v:.4g}" for k, v in stats.best_heldout.items()) or "-"
+            table.add_row(
+                f"{stats.evaluated}/{stats.budget or '-'}",
+                str(stats.in_flight),
+                _fmt(stats.best),
+                held,
+                f"{stats.per_minute(time.time()):.1f}",
+                str(stats.failed),
+                str(stats.rejected + stats.duplicates),
+            )
+        return Group(self._progress, table, *self._last)
+
+
+class LineDisplay:
+    """One line per finished candidate: for logs, CI and pipes."""
+
+    def __init__(self, *, objective: str, stream: TextIO | None = None) -> None:
+        self.objective = objective
+        self.stream = stream or sys.stderr
+
+    def __enter__(self) -> LineDisplay:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, stats: Stats, finished: Candidate | None) -> None:
+        if finished is None:
+            return
+        budget = stats.budget or "-"
+        print(
+            f"[{stats.evaluated}/{budget}] {line_for(finished, self.objective)}"
+            f" | best {_fmt(stats.best)} | {stats.per_minute(time.time()):.1f}/min",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def line_for(c: Candidate, objective: str) -> str:
+    if c.status == Status.SUCCEEDED:
+        what = f"{objective}={_fmt(c.score(objective))}"
+    else:
+        what = f"{c.status.value}: {c.failure.splitlines()[0][:100] if c.failure else ''}"
+    return f"#{c.id} {c.proposer}/{c.operator} {what} ({c.wall_s:.1f}s)"
+
+
+def make_display(objective: str) -> LiveDisplay | LineDisplay:
+    if sys.stderr.isatty():
+        return LiveDisplay(objective=objective)
+    return LineDisplay(objective=objective)

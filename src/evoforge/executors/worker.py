@@ -1,0 +1,221 @@
+"""What a worker does for one candidate: prepare, run in the sandbox, score.
+
+This runs in a trusted worker process (never in the driver, never in the
+candidate): it loads the task once, writes the task's public inputs and the
+candidate's files into a fresh scratch folder, runs the candidate in the sandbox,
+and has the task read the outputs back as data. Held-out metrics are split off
+here, before anything reaches a proposer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import math
+import os
+import shutil
+import sys
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from evoforge.candidate import Evaluation, RunResult
+from evoforge.sandbox._base import Limits, RunSpec, Sandbox
+from evoforge.tasks._base import OutputError, Task
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a worker needs for every candidate of one run (picklable)."""
+
+    experiment: Path
+    task_module: str
+    task_object: str
+    command: tuple[str, ...]
+    limits: Limits
+    heldout: tuple[str, ...]
+    scratch_root: Path
+    active_dir: Path
+    sandbox_layers: str = "auto"
+    allow_weak: bool = False
+    threads: int = 1
+    keep_scratch: bool = False
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    candidate_id: int
+    files: Mapping[str, str]
+    attempt: int
+    seed: int
+
+
+def load_task(experiment: Path, module: str, obj: str) -> Task:
+    """Import the trusted task module by path and return its task object."""
+    path = (experiment / module).resolve()
+    spec = importlib.util.spec_from_file_location(f"evoforge_task_{abs(hash(path))}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load task module {path}")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    task = getattr(mod, obj, None)
+    if task is None:
+        raise AttributeError(f"{path} defines no {obj!r} (the task object named in [task] object)")
+    if isinstance(task, type) and issubclass(task, Task):
+        task = task()
+    if not isinstance(task, Task):
+        raise TypeError(f"{path}: {obj!r} is not an evoforge.tasks.Task instance")
+    return task
+
+
+@lru_cache(maxsize=4)
+def _task_for(experiment: Path, module: str, obj: str) -> Task:
+    return load_task(experiment, module, obj)
+
+
+@lru_cache(maxsize=4)
+def _sandbox_for(layers: str, allow_weak: bool) -> Sandbox:
+    if layers == "process":
+        from evoforge.sandbox.process import ProcessSandbox
+
+        return ProcessSandbox()
+    from evoforge.sandbox import SandboxOptions, build_sandbox
+
+    return build_sandbox(SandboxOptions(layers=layers, allow_weak=allow_weak))
+
+
+def candidate_env(ctx: RunContext, job: Job, scratch: Path) -> dict[str, str]:
+    """The whole environment of a candidate: nothing of the driver's leaks in."""
+    threads = str(ctx.threads)
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(scratch),
+        "TMPDIR": str(scratch),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": str(job.seed % (2**32)),
+        "EVOFORGE_SEED": str(job.seed),
+        "OMP_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+    }
+    env.update(ctx.extra_env)
+    return env
+
+
+def evaluate(
+    ctx: RunContext, job: Job, *, sandbox: Sandbox | None = None, task: Task | None = None
+) -> Evaluation:
+    """Prepare, run and score one candidate. Never raises for a candidate's fault."""
+    task = task or _task_for(ctx.experiment, ctx.task_module, ctx.task_object)
+    sandbox = sandbox or _sandbox_for(ctx.sandbox_layers, ctx.allow_weak)
+    scratch = ctx.scratch_root / f"c{job.candidate_id}-a{job.attempt}"
+    pidfile = ctx.active_dir / str(job.candidate_id)
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        for rel, text in job.files.items():
+            dest = scratch / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+        try:
+            task.prepare(scratch, seed=job.seed)
+        except Exception:
+            return Evaluation(ok=False, failure="task.prepare raised:\n" + _short_tb())
+        argv = tuple(sys.executable if a == "{python}" else a for a in ctx.command)
+        spec = RunSpec(
+            argv=argv,
+            workdir=scratch,
+            limits=ctx.limits,
+            env=candidate_env(ctx, job, scratch),
+            hidden_paths=tuple(task.hidden_paths()),
+        )
+
+        def on_start(pgid: int) -> None:
+            pidfile.write_text(str(pgid))
+
+        run = sandbox.run(spec, on_start=on_start)
+        failure = run_failure(run)
+        if failure:
+            return Evaluation(ok=False, failure=failure, run=run)
+        return score(task, scratch, ctx.heldout, run)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            pidfile.unlink()
+        if not ctx.keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run_failure(run: RunResult) -> str:
+    if run.killed_by == "timeout":
+        return (
+            f"timed out after {run.wall_s:.1f} s (wall limit); the whole process group was killed"
+        )
+    if run.killed_by == "cpu":
+        return f"CPU time limit reached after {run.cpu_s:.1f} s"
+    if run.killed_by:
+        return f"stopped: {run.killed_by}"
+    if run.exit_code is None:
+        return "could not start: " + run.stderr_tail.strip()[-500:]
+    if run.exit_code != 0:
+        last = _last_line(run.stderr_tail)
+        how = (
+            f"killed by signal {-run.exit_code}"
+            if run.exit_code < 0
+            else f"exit code {run.exit_code}"
+        )
+        return f"{how}" + (f": {last}" if last else "")
+    return ""
+
+
+def score(task: Task, scratch: Path, heldout: tuple[str, ...], run: RunResult) -> Evaluation:
+    try:
+        raw = task.score(scratch)
+    except OutputError as exc:
+        return Evaluation(ok=False, failure=f"malformed output: {exc}", run=run)
+    except Exception:
+        return Evaluation(ok=False, failure="task.score raised:\n" + _short_tb(), run=run)
+    metrics: dict[str, float] = {}
+    held: dict[str, float] = {}
+    for name, value in dict(raw).items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return Evaluation(
+                ok=False, failure=f"metric {name!r} is not a number: {value!r}", run=run
+            )
+        (held if name in heldout else metrics)[name] = number
+    bad = sorted(k for k, v in {**metrics, **held}.items() if not math.isfinite(v))
+    if bad:
+        return Evaluation(
+            ok=False,
+            failure=f"non-finite metric: {', '.join(bad)}",
+            metrics=metrics,
+            heldout=held,
+            run=run,
+        )
+    return Evaluation(ok=True, metrics=metrics, heldout=held, run=run)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def _short_tb() -> str:
+    return "".join(traceback.format_exc(limit=6))[-2000:]
+
+
+def worker_init() -> None:
+    """Make a pool worker die with the driver (and its candidates with it)."""
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the driver died before we set it
+        os._exit(1)

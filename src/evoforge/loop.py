@@ -1,0 +1,304 @@
+"""The improvement loop: select, propose, gate, run, score, record, promote.
+
+Asynchronous and steady-state: up to ``workers`` candidates are in flight, and a
+new child is proposed as each one finishes. The loop is the only writer of the
+archive, and every record is durable before the next step, so a driver killed
+at any instant resumes with nothing lost and nothing run twice.
+
+    selector.pick(archive)             -> parents
+    proposer.propose(parents)          -> child code
+    gates.check(child)                 -> rejected (recorded, not run) | run
+    archive.find_code(child)           -> duplicate (recorded, not run)
+    executor.submit(child)             -> worker: prepare, sandbox, score
+    archive.update(child, evaluation)  ;  promote if it beats the champion
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from evoforge.archive import Archive
+from evoforge.candidate import Candidate, Evaluation, Files, Status
+from evoforge.executors import Executor, Job
+from evoforge.gates import PreRunGate, check_all
+from evoforge.program import unified_diff
+from evoforge.proposers._base import Feedback, Parent, ProposalError, Proposer
+from evoforge.selection import Selector
+
+StopCheck = Callable[[], str | None]
+"""Returns None to go on, "now" to kill in-flight candidates and stop, "drain" to finish them first."""
+
+
+class SeedFailed(RuntimeError):
+    """The seed program itself does not run or score: nothing can improve on it."""
+
+
+@dataclass
+class Stats:
+    budget: int | None
+    evaluated: int = 0
+    in_flight: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    proposal_errors: int = 0
+    best: float | None = None
+    best_heldout: dict[str, float] = field(default_factory=dict)
+    champion_id: int | None = None
+    started_at: float = field(default_factory=time.time)
+
+    def per_minute(self, now: float) -> float:
+        minutes = max((now - self.started_at) / 60.0, 1e-9)
+        return self.evaluated / minutes
+
+
+class Observer(Protocol):
+    def update(self, stats: Stats, finished: Candidate | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Budget:
+    candidates: int | None
+    deadline: float | None  # absolute time.time(); None = no wall budget
+    max_consecutive_rejections: int = 200
+
+
+@dataclass
+class Loop:
+    archive: Archive
+    executor: Executor
+    proposer: Proposer
+    selector: Selector
+    gates: Sequence[PreRunGate]
+    seed_files: Files
+    objective: str
+    maximize: bool
+    budget: Budget
+    workers: int
+    run_seed: int = 0
+    max_attempts: int = 2
+    stop: StopCheck = lambda: None
+    observer: Observer | None = None
+    clock: Callable[[], float] = time.time
+    stats: Stats = field(init=False)
+    _rejections_in_a_row: int = field(init=False, default=0)
+
+    # -- the loop ---------------------------------------------------------------
+    def run(self) -> str:
+        """Run until the budget is spent or a stop is asked; returns why it ended."""
+        self.stats = self._stats_from_archive()
+        self._requeue_interrupted()
+        if self.archive.size() == 0:
+            self._submit(self._record_seed())
+        stopping = None
+        while True:
+            stopping = stopping or self.stop()
+            if stopping == "now":
+                self._stop_now()
+                return "stopped"
+            while not stopping and self._may_start_another():
+                if not self._propose_and_submit():
+                    if self.executor.in_flight() == 0:  # nothing ran well, nothing will
+                        raise SeedFailed(f"no candidate to select from: {self._seed_failure()}")
+                    break
+            for job, evaluation in self.executor.poll(timeout=0.25):
+                self._record_result(job, evaluation)
+            self.stats.in_flight = self.executor.in_flight()
+            self._notify(None)
+            if self.executor.in_flight() == 0 and (stopping or not self._may_start_another()):
+                self.executor.shutdown(kill=False)
+                return "stopped" if stopping else self._why_done()
+
+    def _may_start_another(self) -> bool:
+        in_flight = self.executor.in_flight()
+        if in_flight >= self.workers:
+            return False
+        if (
+            self.budget.candidates is not None
+            and self.stats.evaluated + in_flight >= self.budget.candidates
+        ):
+            return False
+        if self.budget.deadline is not None and self.clock() >= self.budget.deadline:
+            return False
+        return self._rejections_in_a_row < self.budget.max_consecutive_rejections
+
+    def _seed_failure(self) -> str:
+        seed = self.archive.get(1)
+        return f"the seed is {seed.status.value}" + (f": {seed.failure}" if seed.failure else "")
+
+    def _why_done(self) -> str:
+        if self._rejections_in_a_row >= self.budget.max_consecutive_rejections:
+            return "proposer exhausted"
+        if self.budget.candidates is not None and self.stats.evaluated >= self.budget.candidates:
+            return "finished"
+        return "wall budget spent"
+
+    # -- proposing --------------------------------------------------------------
+    def _propose_and_submit(self) -> bool:
+        """Propose one child and run it (or record why not); False when no parent exists yet."""
+        island, parents = self.selector.pick(
+            self.archive, objective=self.objective, maximize=self.maximize,
+            rng=self._rng("select"), n=self.proposer.arity,
+        )  # fmt: skip
+        if not parents:
+            return False
+        with_code = [Parent(p, self.archive.get_code(p.code_hash)) for p in parents]
+        feedback = Feedback(
+            objective=self.objective,
+            direction="maximize" if self.maximize else "minimize",
+            seed=self.seed_files,
+        )
+        try:
+            proposal = self.proposer.propose(with_code, feedback, self._rng("propose"))
+        except ProposalError:
+            self.stats.proposal_errors += 1
+            self._rejections_in_a_row += 1
+            return True
+        child = dict(proposal.files)
+        code_hash = self.archive.put_code(child)
+        base = Candidate(
+            id=0,
+            code_hash=code_hash,
+            parent_ids=tuple(p.id for p in parents),
+            generation=1 + max(p.generation for p in parents),
+            island=island,
+            proposer=self.proposer.name,
+            operator=proposal.operator,
+            diff=unified_diff(with_code[0].files, child),
+            note=proposal.note,
+        )
+        decision = check_all(self.gates, child, seed=self.seed_files)
+        if not decision.ok:
+            self.archive.add(_finished(base, Status.REJECTED, failure="; ".join(decision.reasons)))
+            self.stats.rejected += 1
+            self._rejections_in_a_row += 1
+            return True
+        earlier = self.archive.find_code(code_hash)
+        if earlier is not None:
+            self.archive.add(
+                _finished(base, Status.DUPLICATE, failure=f"same code as #{earlier.id}")
+            )
+            self.stats.duplicates += 1
+            self._rejections_in_a_row += 1
+            return True
+        self._rejections_in_a_row = 0
+        self._submit(self.archive.add(base))
+        return True
+
+    def _record_seed(self) -> Candidate:
+        code_hash = self.archive.put_code(self.seed_files)
+        return self.archive.add(
+            Candidate(id=0, code_hash=code_hash, proposer="seed", operator="seed")
+        )
+
+    # -- running ----------------------------------------------------------------
+    def _submit(self, cand: Candidate) -> None:
+        cand = self.archive.update(
+            cand.id, status=Status.RUNNING, started_at=self.clock(), attempts=cand.attempts + 1
+        )
+        files = self.archive.get_code(cand.code_hash)
+        self.executor.submit(Job(cand.id, files, cand.attempts, self.run_seed))
+        self.stats.in_flight = self.executor.in_flight()
+
+    def _record_result(self, job: Job, ev: Evaluation) -> None:
+        run = ev.run
+        cand = self.archive.update(
+            job.candidate_id,
+            status=Status.SUCCEEDED if ev.ok else Status.FAILED,
+            metrics=dict(ev.metrics),
+            heldout=dict(ev.heldout),
+            failure=ev.failure,
+            finished_at=self.clock(),
+            wall_s=run.wall_s if run else 0.0,
+            cpu_s=run.cpu_s if run else 0.0,
+            max_rss_kb=run.max_rss_kb if run else 0,
+            exit_code=run.exit_code if run else None,
+            stdout_tail=run.stdout_tail if run else "",
+            stderr_tail=run.stderr_tail if run else "",
+        )
+        self.stats.evaluated += 1
+        if ev.ok:
+            self.stats.succeeded += 1
+        else:
+            self.stats.failed += 1
+        if cand.proposer == "seed" and not ev.ok:
+            self.executor.shutdown(kill=True)
+            raise SeedFailed(f"the seed program failed: {ev.failure}\n{cand.stderr_tail[-1500:]}")
+        if ev.ok and self._beats_champion(cand):
+            reason = f"{self.objective}={cand.score(self.objective):.6g}"
+            self.archive.move_champion(
+                cand.id, action="seed" if cand.proposer == "seed" else "promote", reason=reason
+            )
+            self._set_best(cand)
+        self._notify(cand)
+
+    def _beats_champion(self, cand: Candidate) -> bool:
+        champ = self.archive.champion()
+        new, old = cand.score(self.objective), champ.score(self.objective) if champ else None
+        if new is None:
+            return False
+        if old is None:
+            return True
+        return new > old if self.maximize else new < old
+
+    # -- resume and stop --------------------------------------------------------
+    def _requeue_interrupted(self) -> None:
+        """Candidates left PENDING or RUNNING by a crash or a stop run again (bounded)."""
+        for cand in self.archive.candidates(statuses=(Status.PENDING, Status.RUNNING)):
+            if cand.attempts >= self.max_attempts:
+                self.archive.update(
+                    cand.id, status=Status.FAILED, finished_at=self.clock(),
+                    failure=f"interrupted {cand.attempts} times (driver stopped or crashed while it ran)",
+                )  # fmt: skip
+                self.stats.evaluated += 1
+                self.stats.failed += 1
+            else:
+                self._submit(cand)
+
+    def _stop_now(self) -> None:
+        running = self.archive.candidates(statuses=(Status.RUNNING,))
+        self.executor.shutdown(kill=True)
+        for cand in running:  # killed by us, not by their own fault: run again on resume
+            self.archive.update(cand.id, status=Status.PENDING, attempts=max(0, cand.attempts - 1))
+
+    # -- bookkeeping ------------------------------------------------------------
+    def _stats_from_archive(self) -> Stats:
+        counts = self.archive.counts()
+        stats = Stats(
+            budget=self.budget.candidates,
+            evaluated=counts[Status.SUCCEEDED] + counts[Status.FAILED],
+            succeeded=counts[Status.SUCCEEDED],
+            failed=counts[Status.FAILED],
+            rejected=counts[Status.REJECTED],
+            duplicates=counts[Status.DUPLICATE],
+            started_at=self.clock(),
+        )
+        self.stats = stats
+        champ = self.archive.champion()
+        if champ is not None:
+            self._set_best(champ)
+        return stats
+
+    def _set_best(self, champ: Candidate) -> None:
+        self.stats.best = champ.score(self.objective)
+        self.stats.best_heldout = dict(champ.heldout)
+        self.stats.champion_id = champ.id
+
+    def _rng(self, purpose: str) -> random.Random:
+        # Derived from the run seed and the archive's size: reproducible, and a
+        # resumed run does not replay the choices it already made.
+        return random.Random(f"{self.run_seed}:{purpose}:{self.archive.size()}")
+
+    def _notify(self, finished: Candidate | None) -> None:
+        if self.observer is not None:
+            self.observer.update(self.stats, finished)
+
+
+def _finished(base: Candidate, status: Status, *, failure: str) -> Candidate:
+    now = time.time()
+    return Candidate(**{**base.__dict__, "status": status, "failure": failure, "finished_at": now})

@@ -1,0 +1,126 @@
+"""Run folders: where one run keeps its archive, config snapshot, stop file and pid files.
+
+EXPERIMENT/runs/20261121-203000-digits/
+    archive.sqlite   candidates, code, champion history (the source of truth)
+    evoforge.toml    the config the run was started with (resume uses this copy)
+    driver.pid       the process id of the driver while it runs
+    STOP             written by `evoforge stop`; holds "now" or "drain"
+    active/          one file per running candidate, holding its process group id
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from evoforge.config import CONFIG_NAME
+
+RUNS = "runs"
+ARCHIVE = "archive.sqlite"
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    @property
+    def archive(self) -> Path:
+        return self.path / ARCHIVE
+
+    @property
+    def config(self) -> Path:
+        return self.path / CONFIG_NAME
+
+    @property
+    def stop_file(self) -> Path:
+        return self.path / "STOP"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.path / "driver.pid"
+
+    @property
+    def active(self) -> Path:
+        return self.path / "active"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def request_stop(self, mode: str) -> None:
+        self.stop_file.write_text(mode)
+
+    def stop_requested(self) -> str | None:
+        try:
+            mode = self.stop_file.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return "drain" if mode == "drain" else "now"
+
+    def clear_stop(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.stop_file.unlink()
+
+    def driver_pid(self) -> int | None:
+        """The pid of a live driver of this run, or None."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        return pid
+
+
+def create_run(experiment: Path, name: str) -> RunDir:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = experiment / RUNS / f"{stamp}-{name}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    path.mkdir(parents=True)
+    run = RunDir(path)
+    run.active.mkdir()
+    shutil.copyfile(experiment / CONFIG_NAME, run.config)
+    return run
+
+
+def find_run(arg: str | None, *, cwd: Path | None = None) -> RunDir:
+    """A run folder from a path: the run itself, an experiment (its newest run), or None (newest under cwd)."""
+    cwd = cwd or Path.cwd()
+    if arg is not None:
+        p = Path(arg)
+        if (p / ARCHIVE).is_file():
+            return RunDir(p)
+        if (p / RUNS).is_dir():
+            return _newest(p / RUNS, f"{p} has no runs yet")
+        raise RunNotFound(f"{arg}: not a run folder (no {ARCHIVE}) nor an experiment with runs")
+    if (cwd / ARCHIVE).is_file():
+        return RunDir(cwd)
+    candidates = [cwd / RUNS, *sorted(cwd.glob(f"*/{RUNS}")), *sorted(cwd.glob(f"*/*/{RUNS}"))]
+    runs = [r for c in candidates if c.is_dir() for r in c.iterdir() if (r / ARCHIVE).is_file()]
+    if not runs:
+        raise RunNotFound(
+            f"no run found under {cwd}; pass the run folder (e.g. examples/digits/runs/...)"
+        )
+    return RunDir(max(runs, key=lambda r: (r / ARCHIVE).stat().st_mtime))
+
+
+def _newest(runs_dir: Path, empty: str) -> RunDir:
+    runs = [r for r in runs_dir.iterdir() if (r / ARCHIVE).is_file()]
+    if not runs:
+        raise RunNotFound(empty)
+    return RunDir(max(runs, key=lambda r: (r / ARCHIVE).stat().st_mtime))

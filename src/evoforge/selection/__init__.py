@@ -1,0 +1,6 @@
+"""Parent selection strategies."""
+
+from evoforge.selection._base import Selector
+from evoforge.selection.tournament import AgingTournament
+
+__all__ = ["AgingTournament", "Selector"]

@@ -1,0 +1,48 @@
+"""Trusted task: writes inputs without targets, scores predictions against hidden targets."""
+
+import json
+import math
+from pathlib import Path
+
+from evoforge.tasks import OutputError, Task, read_json
+
+
+def target(x: float) -> float:
+    return 1.5 * x * x - 2.0 * x + 0.75
+
+
+class CurveTask(Task):
+    bounds = {  # noqa: RUF012
+        "neg_mse": (-math.inf, 0.0),
+        "heldout_neg_mse": (-math.inf, 0.0),
+    }
+    search_xs = tuple(i / 4 for i in range(-8, 9))
+    heldout_xs = tuple(i / 4 + 0.125 for i in range(-8, 8))
+
+    def prepare(self, workdir: Path, *, seed: int) -> None:
+        xs = {"search": self.search_xs, "heldout": self.heldout_xs}
+        (workdir / "inputs.json").write_text(json.dumps(xs))
+
+    def score(self, workdir: Path) -> dict[str, float]:
+        out = read_json(workdir, "predictions.json")
+        metrics = {}
+        for split, xs, name in (
+            ("search", self.search_xs, "neg_mse"),
+            ("heldout", self.heldout_xs, "heldout_neg_mse"),
+        ):
+            preds = out.get(split) if isinstance(out, dict) else None
+            if not isinstance(preds, list) or len(preds) != len(xs):
+                raise OutputError(
+                    f"predictions.json: {split!r} must be a list of {len(xs)} numbers"
+                )
+            if not all(isinstance(p, (int, float)) for p in preds):
+                raise OutputError(
+                    f"predictions.json: {split!r} holds something that is not a number"
+                )
+            metrics[name] = -sum(
+                (p - target(x)) ** 2 for p, x in zip(preds, xs, strict=False)
+            ) / len(xs)
+        return metrics
+
+
+task = CurveTask()

@@ -1,0 +1,140 @@
+"""One conformance suite, run against every archive backend."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from evoforge.archive import Archive, SchemaError, SQLiteArchive, open_archive
+from evoforge.candidate import Candidate, Status
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Archive]:
+    url = "memory:" if request.param == "memory" else f"sqlite:///{tmp_path / 'a.sqlite'}"
+    a = open_archive(url)
+    yield a
+    a.close()
+
+
+def add(a: Archive, files: dict[str, str], **fields: object) -> Candidate:
+    h = a.put_code(files)
+    return a.add(Candidate(id=0, code_hash=h, **fields))  # type: ignore[arg-type]
+
+
+def test_ids_are_assigned_in_order(archive: Archive) -> None:
+    ids = [add(archive, {"a.py": str(i)}).id for i in range(3)]
+    assert ids == [1, 2, 3]
+    assert archive.size() == 3
+
+
+def test_code_is_content_addressed(archive: Archive) -> None:
+    h1 = archive.put_code({"a.py": "x = 1\n"})
+    h2 = archive.put_code({"a.py": "x = 1\n"})
+    assert h1 == h2
+    assert archive.get_code(h1) == {"a.py": "x = 1\n"}
+    with pytest.raises(KeyError):
+        archive.get_code("0" * 64)
+
+
+def test_round_trip_of_every_field(archive: Archive) -> None:
+    c = add(archive, {"a.py": "1"}, parent_ids=(1, 2), generation=3, island=1, proposer="mutate",
+            operator="step", diff="d", note="n")  # fmt: skip
+    c = archive.update(
+        c.id, status=Status.SUCCEEDED, metrics={"acc": 0.5}, heldout={"test": 0.4},
+        flags=("x",), failure="", finished_at=5.0, wall_s=1.5, exit_code=0, stdout_tail="out",
+    )  # fmt: skip
+    got = archive.get(c.id)
+    assert got == c
+    assert got.parent_ids == (1, 2) and got.flags == ("x",)
+    assert got.metrics == {"acc": 0.5} and got.heldout == {"test": 0.4}
+    assert got.status is Status.SUCCEEDED
+
+
+def test_update_refuses_unknown_fields(archive: Archive) -> None:
+    c = add(archive, {"a.py": "1"})
+    with pytest.raises(ValueError):
+        archive.update(c.id, bogus=1)
+    with pytest.raises(KeyError):
+        archive.update(99, status=Status.FAILED)
+
+
+def test_top_recent_and_counts(archive: Archive) -> None:
+    for i, (acc, status) in enumerate(
+        [
+            (0.5, Status.SUCCEEDED),
+            (0.9, Status.SUCCEEDED),
+            (0.99, Status.FAILED),
+            (0.7, Status.SUCCEEDED),
+        ]
+    ):
+        c = add(archive, {"a.py": str(i)}, island=i % 2)
+        archive.update(c.id, status=status, metrics={"acc": acc}, finished_at=float(i))
+    assert [c.id for c in archive.top("acc", maximize=True, limit=2)] == [2, 4]
+    assert [c.id for c in archive.top("acc", maximize=False, limit=1)] == [1]
+    assert [c.id for c in archive.recent(island=None, limit=2)] == [2, 4]
+    assert [c.id for c in archive.recent(island=0, limit=5)] == [1]
+    counts = archive.counts()
+    assert counts[Status.SUCCEEDED] == 3 and counts[Status.FAILED] == 1
+
+
+def test_nan_never_ranks(archive: Archive) -> None:
+    c = add(archive, {"a.py": "1"})
+    archive.update(c.id, status=Status.SUCCEEDED, metrics={"acc": math.nan}, finished_at=1.0)
+    assert math.isnan(archive.get(c.id).metrics["acc"])
+    assert archive.top("acc", maximize=True) == []
+
+
+def test_find_code_skips_rejected(archive: Archive) -> None:
+    files = {"a.py": "same"}
+    rejected = add(archive, files, status=Status.REJECTED)
+    assert archive.find_code(rejected.code_hash) is None
+    ok = add(archive, files)
+    assert archive.find_code(ok.code_hash) == ok
+
+
+def test_champion_history(archive: Archive) -> None:
+    a, b = add(archive, {"a.py": "1"}), add(archive, {"a.py": "2"})
+    assert archive.champion() is None
+    archive.move_champion(a.id, action="seed", reason="first")
+    archive.move_champion(b.id, action="promote", reason="better")
+    archive.move_champion(a.id, action="rollback", reason="asked")
+    assert archive.champion() == archive.get(a.id)
+    assert [m.action for m in archive.champion_history()] == ["seed", "promote", "rollback"]
+
+
+def test_meta_and_blobs(archive: Archive) -> None:
+    archive.set_meta("config", {"a": [1, 2]})
+    assert archive.get_meta("config") == {"a": [1, 2]}
+    assert archive.get_meta("missing", 7) == 7
+    h = archive.put_blob("prompt text")
+    assert archive.get_blob(h) == "prompt text"
+
+
+def test_sqlite_is_durable_and_readable_while_open(tmp_path: Path) -> None:
+    path = tmp_path / "a.sqlite"
+    writer = SQLiteArchive(path)
+    add(writer, {"a.py": "1"})
+    reader = SQLiteArchive(path, readonly=True)  # another process's view, while the writer is open
+    assert reader.size() == 1
+    mode = writer._conn.execute("PRAGMA journal_mode").fetchone()[0]
+    sync = writer._conn.execute("PRAGMA synchronous").fetchone()[0]
+    assert mode == "wal" and sync == 2  # 2 == FULL
+    reader.close()
+    writer.close()
+
+
+def test_sqlite_refuses_other_schema_versions(tmp_path: Path) -> None:
+    path = tmp_path / "a.sqlite"
+    SQLiteArchive(path).set_meta("x", 1)
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SchemaError, match="schema version 999"):
+        SQLiteArchive(path)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from evoforge.gates import AllowAll, EvolveRegionGate, check_all
+
+SEED = {"a.py": "import os\n# EVOLVE-BLOCK-START\nX = 1\n# EVOLVE-BLOCK-END\nprint(X)\n"}
+
+
+def test_inside_edit_passes_and_outside_edit_is_refused_with_all_reasons() -> None:
+    gate = EvolveRegionGate()
+    assert gate.check({"a.py": SEED["a.py"].replace("X = 1", "X = 2")}, seed=SEED).ok
+    bad = {"a.py": SEED["a.py"].replace("print(X)", "print(X")}
+    decision = check_all([AllowAll(), gate], bad, seed=SEED)
+    assert not decision.ok
+    assert any("outside the evolve blocks" in r for r in decision.reasons)
+    assert any("syntax error" in r for r in decision.reasons)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import set_config
+
+from evoforge.config import ConfigError, load_config
+
+
+def error_of(exp: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(exp)
+    return str(info.value)
+
+
+def test_template_loads(minimal_experiment: Path) -> None:
+    config = load_config(minimal_experiment)
+    assert config.task.objective == "neg_mse"
+    assert config.maximize
+    assert config.task.heldout == ["heldout_neg_mse"]
+
+
+def test_unknown_key_names_file_section_and_key(minimal_experiment: Path) -> None:
+    set_config(minimal_experiment, "workers = 2", "workers = 2\nworkerz = 3")
+    msg = error_of(minimal_experiment)
+    assert "evoforge.toml" in msg
+    assert "run.workerz: unknown key" in msg
+
+
+def test_wrong_type_is_reported_with_value(minimal_experiment: Path) -> None:
+    set_config(minimal_experiment, "workers = 2", 'workers = "two"')
+    msg = error_of(minimal_experiment)
+    assert "run.workers" in msg and "'two'" in msg
+
+
+def test_missing_required_key(minimal_experiment: Path) -> None:
+    set_config(minimal_experiment, 'objective = "neg_mse"', "")
+    assert "task.objective: required key is missing" in error_of(minimal_experiment)
+
+
+def test_missing_program_file(minimal_experiment: Path) -> None:
+    set_config(minimal_experiment, 'files = ["program.py"]', 'files = ["nope.py"]')
+    msg = error_of(minimal_experiment)
+    assert "program.files" in msg and "'nope.py' does not exist" in msg
+
+
+def test_missing_task_module(minimal_experiment: Path) -> None:
+    (minimal_experiment / "task.py").unlink()
+    assert "task.module: 'task.py' does not exist" in error_of(minimal_experiment)
+
+
+def test_unbalanced_markers_name_file_and_line(minimal_experiment: Path) -> None:
+    prog = minimal_experiment / "program.py"
+    prog.write_text(prog.read_text().replace("# EVOLVE-BLOCK-END\n", ""))
+    msg = error_of(minimal_experiment)
+    assert "program.py:" in msg and "never closed" in msg
+
+
+def test_no_evolve_block(minimal_experiment: Path) -> None:
+    prog = minimal_experiment / "program.py"
+    text = (
+        prog.read_text().replace("# EVOLVE-BLOCK-END\n", "").replace("# EVOLVE-BLOCK-START\n", "")
+    )
+    prog.write_text(text)
+    assert "no '# EVOLVE-BLOCK-START'" in error_of(minimal_experiment)
+
+
+def test_heldout_objective_is_refused(minimal_experiment: Path) -> None:
+    set_config(minimal_experiment, 'heldout = ["heldout_neg_mse"]', 'heldout = ["neg_mse"]')
+    assert "held-out metrics never drive selection" in error_of(minimal_experiment)
+
+
+def test_bad_toml(minimal_experiment: Path) -> None:
+    set_config(minimal_experiment, "workers = 2", "workers = = 2")
+    assert "not valid TOML" in error_of(minimal_experiment)
+
+
+def test_not_a_folder(tmp_path: Path) -> None:
+    assert "not an experiment folder" in error_of(tmp_path / "missing")
+    assert "evoforge.toml: missing" in error_of(tmp_path)
+
+
+def test_budget_needs_an_end(minimal_experiment: Path) -> None:
+    set_config(minimal_experiment, "candidates = 40", "candidates = 0")
+    assert "budget.candidates" in error_of(minimal_experiment)

@@ -1,0 +1,186 @@
+"""The loop with an inline executor and a fake evaluation: no processes, exact control."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import pytest
+
+from evoforge.archive import MemoryArchive
+from evoforge.candidate import Evaluation, Status
+from evoforge.executors import InlineExecutor, Job
+from evoforge.gates import EvolveRegionGate
+from evoforge.loop import Budget, Loop, SeedFailed
+from evoforge.program import replace_block
+from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
+from evoforge.selection import AgingTournament
+
+SEED = {"p.py": "# EVOLVE-BLOCK-START\nX = 0\n# EVOLVE-BLOCK-END\nprint(X)\n"}
+
+
+def x_of(files: dict[str, str] | object) -> int:
+    text = files["p.py"]  # type: ignore[index]
+    return int(text.split("X = ")[1].split("\n")[0])
+
+
+class Increment(Proposer):
+    """Sets X to the parent's X plus a step; can be told to break the frame or repeat itself."""
+
+    name = "inc"
+
+    def __init__(self, *, steps: Sequence[int] = (1,), break_frame_every: int = 0) -> None:
+        self.steps = steps
+        self.break_frame_every = break_frame_every
+        self.calls = 0
+
+    def propose(
+        self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
+    ) -> Proposal:
+        self.calls += 1
+        step = self.steps[(self.calls - 1) % len(self.steps)]
+        if step is None:
+            raise ProposalError("nothing to do")
+        x = x_of(parents[0].files) + step
+        text = replace_block(parents[0].files["p.py"], "p.py", 0, f"X = {x}\n")
+        if self.break_frame_every and self.calls % self.break_frame_every == 0:
+            text = text.replace("print(X)", "print('hacked')")
+        return Proposal({"p.py": text}, operator="add")
+
+
+def fake_eval(job: Job) -> Evaluation:
+    x = x_of(job.files)
+    if x > 0 and x % 3 == 0:
+        return Evaluation(ok=False, failure="exit code 1: boom")
+    return Evaluation(ok=True, metrics={"score": float(x)}, heldout={"test": float(x) / 2})
+
+
+def make_loop(
+    archive: MemoryArchive,
+    proposer: Proposer,
+    *,
+    budget: int = 10,
+    evaluate=fake_eval,
+    stop=lambda: None,
+) -> Loop:  # type: ignore[no-untyped-def]
+    return Loop(
+        archive=archive,
+        executor=InlineExecutor(evaluate),
+        proposer=proposer,
+        selector=AgingTournament(population=5, tournament=2),
+        gates=[EvolveRegionGate()],
+        seed_files=SEED,
+        objective="score",
+        maximize=True,
+        budget=Budget(candidates=budget, deadline=None, max_consecutive_rejections=20),
+        workers=2,
+        stop=stop,
+    )
+
+
+def test_runs_to_budget_and_promotes_improvements() -> None:
+    archive = MemoryArchive()
+    reason = make_loop(archive, Increment(steps=(1, 2, 5, 7, 11)), budget=10).run()
+    assert reason == "finished"
+    evaluated = archive.candidates(statuses=(Status.SUCCEEDED, Status.FAILED))
+    assert len(evaluated) == 10
+    assert archive.get(1).proposer == "seed"
+    champ = archive.champion()
+    assert champ is not None and champ.metrics["score"] == max(
+        c.metrics.get("score", -1) for c in evaluated
+    )
+    assert champ.heldout["test"] == champ.metrics["score"] / 2
+    # the champion only ever moved to strictly better candidates
+    scores = [archive.get(m.candidate_id).metrics["score"] for m in archive.champion_history()]
+    assert scores == sorted(scores) and len(set(scores)) == len(scores)
+
+
+def test_failures_are_recorded_with_reason_and_the_run_goes_on() -> None:
+    archive = MemoryArchive()
+    make_loop(archive, Increment(steps=(1, 2, 3, 4)), budget=8).run()
+    failed = archive.candidates(statuses=(Status.FAILED,))
+    assert failed and all(c.failure == "exit code 1: boom" for c in failed)
+    assert archive.counts()[Status.SUCCEEDED] + len(failed) == 8
+
+
+def test_frame_violations_are_rejected_not_run() -> None:
+    archive = MemoryArchive()
+    ran: list[int] = []
+
+    def evaluate(job: Job) -> Evaluation:
+        ran.append(job.candidate_id)
+        assert "hacked" not in job.files["p.py"]
+        return fake_eval(job)
+
+    make_loop(
+        archive, Increment(steps=(1,), break_frame_every=2), budget=6, evaluate=evaluate
+    ).run()
+    rejected = archive.candidates(statuses=(Status.REJECTED,))
+    assert rejected
+    assert all("outside the evolve blocks changed" in c.failure for c in rejected)
+    assert not set(ran) & {c.id for c in rejected}
+
+
+def test_duplicates_are_recorded_not_run_and_not_counted() -> None:
+    archive = MemoryArchive()
+    ran: list[int] = []
+
+    def evaluate(job: Job) -> Evaluation:
+        ran.append(x_of(job.files))
+        return fake_eval(job)
+
+    # a step of 0 reproduces the parent's code exactly
+    make_loop(archive, Increment(steps=(1, 0, 2, 0, 4, 0, 8, 0)), budget=5, evaluate=evaluate).run()
+    dups = archive.candidates(statuses=(Status.DUPLICATE,))
+    assert dups and all(c.failure.startswith("same code as #") for c in dups)
+    assert len(ran) == len(set(ran)) == 5
+
+
+def test_seed_failure_stops_the_run_with_the_reason() -> None:
+    archive = MemoryArchive()
+
+    def evaluate(job: Job) -> Evaluation:
+        return Evaluation(ok=False, failure="exit code 2: no such file")
+
+    with pytest.raises(SeedFailed, match="no such file"):
+        make_loop(archive, Increment(), evaluate=evaluate).run()
+
+
+def test_proposer_that_cannot_propose_ends_the_run() -> None:
+    archive = MemoryArchive()
+    reason = make_loop(archive, Increment(steps=(None,)), budget=5).run()  # type: ignore[arg-type]
+    assert reason == "proposer exhausted"
+    assert archive.size() == 1
+
+
+def test_stop_now_leaves_in_flight_pending_and_resume_finishes() -> None:
+    archive = MemoryArchive()
+    calls = {"n": 0}
+
+    def stop_after_some() -> str | None:
+        calls["n"] += 1
+        return "now" if calls["n"] > 3 else None
+
+    assert (
+        make_loop(archive, Increment(steps=(1, 2)), budget=10, stop=stop_after_some).run()
+        == "stopped"
+    )
+    assert not archive.candidates(statuses=(Status.RUNNING,))
+    pending = archive.candidates(statuses=(Status.PENDING,))
+    assert pending  # killed by the stop, waiting for resume
+    assert make_loop(archive, Increment(steps=(1, 2, 5, 7, 11)), budget=10).run() == "finished"
+    assert len(archive.candidates(statuses=(Status.SUCCEEDED, Status.FAILED))) == 10
+    assert not archive.candidates(statuses=(Status.PENDING, Status.RUNNING))
+    assert all(c.attempts == 1 for c in archive.candidates(statuses=(Status.SUCCEEDED,)))
+
+
+def test_candidates_interrupted_too_often_fail_instead_of_looping() -> None:
+    archive = MemoryArchive()
+    h = archive.put_code(SEED)
+    from evoforge.candidate import Candidate
+
+    archive.add(Candidate(id=0, code_hash=h, proposer="seed", status=Status.RUNNING, attempts=2))
+    with pytest.raises(SeedFailed, match="interrupted 2 times"):
+        make_loop(archive, Increment(), budget=3).run()
+    assert archive.get(1).status == Status.FAILED
+    assert "interrupted 2 times" in archive.get(1).failure
