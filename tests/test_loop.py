@@ -13,7 +13,14 @@ from evoforge.executors import InlineExecutor, Job
 from evoforge.gates import EvolveRegionGate
 from evoforge.loop import Budget, Loop, SeedFailed
 from evoforge.program import replace_block
-from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
+from evoforge.proposers._base import (
+    Feedback,
+    Parent,
+    Proposal,
+    ProposalError,
+    Proposer,
+    ProposerExhausted,
+)
 from evoforge.selection import AgingTournament
 
 SEED = {"p.py": "# EVOLVE-BLOCK-START\nX = 0\n# EVOLVE-BLOCK-END\nprint(X)\n"}
@@ -184,3 +191,68 @@ def test_candidates_interrupted_too_often_fail_instead_of_looping() -> None:
         make_loop(archive, Increment(), budget=3).run()
     assert archive.get(1).status == Status.FAILED
     assert "interrupted 2 times" in archive.get(1).failure
+
+
+class Exhausting(Increment):
+    def propose(
+        self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
+    ) -> Proposal:
+        if self.calls >= 3:
+            raise ProposerExhausted("token budget spent", meta={"model": "m", "tokens": 0})
+        return super().propose(parents, feedback, rng)
+
+
+def test_exhausted_proposer_ends_the_run_with_its_reason_recorded() -> None:
+    archive = MemoryArchive()
+    reason = make_loop(archive, Exhausting(steps=(1, 2, 4)), budget=10).run()
+    assert reason == "proposer exhausted: token budget spent"
+    rejected = archive.candidates(statuses=(Status.REJECTED,))
+    assert rejected[-1].extra == {"model": "m", "tokens": 0}
+    assert not archive.candidates(statuses=(Status.PENDING, Status.RUNNING))
+
+
+class Recording(Increment):
+    wants_context = True
+
+    def __init__(self) -> None:
+        super().__init__(steps=(1, 2, 4, 8))
+        self.seen: list[Feedback] = []
+        self.told: list[int] = []
+        self.restored: object = None
+
+    def propose(
+        self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
+    ) -> Proposal:
+        self.seen.append(feedback)
+        assert all(not p.candidate.heldout for p in parents)
+        p = super().propose(parents, feedback, rng)
+        return Proposal(
+            p.files, p.operator, meta={"prompt": "P" * 10, "response": "R", "tokens": 5}
+        )
+
+    def tell(self, child, parents, feedback) -> None:  # type: ignore[no-untyped-def]
+        assert not child.heldout and all(not p.heldout for p in parents)
+        self.told.append(child.id)
+
+    def state(self) -> dict[str, object]:
+        return {"told": len(self.told)}
+
+    def load_state(self, state) -> None:  # type: ignore[no-untyped-def]
+        self.restored = dict(state)
+
+
+def test_proposers_never_see_heldout_and_their_record_and_state_are_kept() -> None:
+    archive = MemoryArchive()
+    proposer = Recording()
+    make_loop(archive, proposer, budget=6).run()
+    fb = proposer.seen[-1]
+    assert fb.best is not None and not fb.best.candidate.heldout
+    assert all(not p.candidate.heldout for p in fb.inspirations)
+    assert len(proposer.told) == 5
+    child = archive.get(proposer.told[0])
+    assert child.extra["tokens"] == 5
+    assert archive.get_blob(child.extra["prompt_blob"]) == "P" * 10
+    assert archive.get_meta("proposer_state") == {"told": 5}
+    again = Recording()
+    make_loop(archive, again, budget=7).run()
+    assert again.restored == {"told": 5}

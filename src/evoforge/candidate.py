@@ -113,6 +113,8 @@ class Candidate:
     exit_code: int | None = None
     stdout_tail: str = ""
     stderr_tail: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Proposer-specific record: model, tokens, cost, blob hashes of prompt and response."""
 
     def score(self, objective: str) -> float | None:
         value = self.metrics.get(objective)

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from evoforge.archive import Archive
 from evoforge.candidate import Candidate, Evaluation, Files, Status
 from evoforge.executors import Executor, Job
 from evoforge.gates import PreRunGate, check_all
 from evoforge.program import unified_diff
-from evoforge.proposers._base import Feedback, Parent, ProposalError, Proposer
+from evoforge.proposers._base import Feedback, Parent, ProposalError, Proposer, ProposerExhausted
 from evoforge.selection import Selector
 
 StopCheck = Callable[[], str | None]
@@ -87,11 +87,13 @@ class Loop:
     clock: Callable[[], float] = time.time
     stats: Stats = field(init=False)
     _rejections_in_a_row: int = field(init=False, default=0)
+    _exhausted: str = field(init=False, default="")
 
     # -- the loop ---------------------------------------------------------------
     def run(self) -> str:
         """Run until the budget is spent or a stop is asked; returns why it ended."""
         self.stats = self._stats_from_archive()
+        self.proposer.load_state(self.archive.get_meta("proposer_state", {}))
         self._requeue_interrupted()
         if self.archive.size() == 0:
             self._submit(self._record_seed())
@@ -103,7 +105,8 @@ class Loop:
                 return "stopped"
             while not stopping and self._may_start_another():
                 if not self._propose_and_submit():
-                    if self.executor.in_flight() == 0:  # nothing ran well, nothing will
+                    if self.executor.in_flight() == 0 and not self._exhausted:
+                        # no successful candidate exists and none is running: none ever will
                         raise SeedFailed(f"no candidate to select from: {self._seed_failure()}")
                     break
             for job, evaluation in self.executor.poll(timeout=0.25):
@@ -125,6 +128,8 @@ class Loop:
             return False
         if self.budget.deadline is not None and self.clock() >= self.budget.deadline:
             return False
+        if self._exhausted:
+            return False
         return self._rejections_in_a_row < self.budget.max_consecutive_rejections
 
     def _seed_failure(self) -> str:
@@ -132,6 +137,8 @@ class Loop:
         return f"the seed is {seed.status.value}" + (f": {seed.failure}" if seed.failure else "")
 
     def _why_done(self) -> str:
+        if self._exhausted:
+            return f"proposer exhausted: {self._exhausted}"
         if self._rejections_in_a_row >= self.budget.max_consecutive_rejections:
             return "proposer exhausted"
         if self.budget.candidates is not None and self.stats.evaluated >= self.budget.candidates:
@@ -147,17 +154,16 @@ class Loop:
         )  # fmt: skip
         if not parents:
             return False
-        with_code = [Parent(p, self.archive.get_code(p.code_hash)) for p in parents]
-        feedback = Feedback(
-            objective=self.objective,
-            direction="maximize" if self.maximize else "minimize",
-            seed=self.seed_files,
-        )
+        with_code = [self._parent(p) for p in parents]
+        feedback = self._feedback()
         try:
             proposal = self.proposer.propose(with_code, feedback, self._rng("propose"))
-        except ProposalError:
-            self.stats.proposal_errors += 1
-            self._rejections_in_a_row += 1
+        except ProposerExhausted as exc:
+            self._record_failed_proposal(exc, parents, island)
+            self._exhausted = str(exc)
+            return False
+        except ProposalError as exc:
+            self._record_failed_proposal(exc, parents, island)
             return True
         child = dict(proposal.files)
         code_hash = self.archive.put_code(child)
@@ -171,6 +177,7 @@ class Loop:
             operator=proposal.operator,
             diff=unified_diff(with_code[0].files, child),
             note=proposal.note,
+            extra=self._store_meta(proposal.meta),
         )
         decision = check_all(self.gates, child, seed=self.seed_files)
         if not decision.ok:
@@ -189,6 +196,53 @@ class Loop:
         self._rejections_in_a_row = 0
         self._submit(self.archive.add(base))
         return True
+
+    def _parent(self, c: Candidate) -> Parent:
+        # Held-out metrics never reach a proposer: strip them here, in one place.
+        return Parent(replace(c, heldout={}), self.archive.get_code(c.code_hash))
+
+    def _feedback(self) -> Feedback:
+        direction = "maximize" if self.maximize else "minimize"
+        if not self.proposer.wants_context:
+            return Feedback(objective=self.objective, direction=direction, seed=self.seed_files)
+        top = self.archive.top(self.objective, maximize=self.maximize, limit=3)
+        recent = self.archive.candidates(
+            statuses=(Status.FAILED,), since_id=max(0, self.archive.size() - 30)
+        )
+        return Feedback(
+            objective=self.objective,
+            direction=direction,
+            seed=self.seed_files,
+            best=self._parent(top[0]) if top else None,
+            inspirations=[self._parent(c) for c in top[1:]],
+            recent_failures=[replace(c, heldout={}) for c in recent[-3:]],
+        )
+
+    def _store_meta(self, meta: Mapping[str, Any]) -> dict[str, Any]:
+        extra = {k: v for k, v in meta.items() if k not in ("prompt", "response")}
+        for key in ("prompt", "response"):
+            if key in meta:
+                extra[f"{key}_blob"] = self.archive.put_blob(str(meta[key]))
+        return extra
+
+    def _record_failed_proposal(
+        self, exc: ProposalError, parents: list[Candidate], island: int
+    ) -> None:
+        """A proposal that produced no usable child: recorded (with its raw answer) when it cost something."""
+        self.stats.proposal_errors += 1
+        self._rejections_in_a_row += 1
+        if not exc.meta:
+            return
+        self.archive.add(
+            Candidate(
+                id=0, code_hash=parents[0].code_hash, parent_ids=tuple(p.id for p in parents),
+                generation=1 + max(p.generation for p in parents), island=island,
+                proposer=self.proposer.name, operator=str(exc.meta.get("operator", "")),
+                status=Status.REJECTED, failure=f"proposal rejected: {exc}",
+                finished_at=self.clock(), extra=self._store_meta(exc.meta),
+            )
+        )  # fmt: skip
+        self.stats.rejected += 1
 
     def _record_seed(self) -> Candidate:
         code_hash = self.archive.put_code(self.seed_files)
@@ -226,6 +280,12 @@ class Loop:
             self.stats.succeeded += 1
         else:
             self.stats.failed += 1
+        if cand.parent_ids:
+            parents = [replace(self.archive.get(i), heldout={}) for i in cand.parent_ids]
+            self.proposer.tell(replace(cand, heldout={}), parents, self._feedback())
+            state = self.proposer.state()
+            if state:
+                self.archive.set_meta("proposer_state", dict(state))
         if cand.proposer == "seed" and not ev.ok:
             self.executor.shutdown(kill=True)
             raise SeedFailed(f"the seed program failed: {ev.failure}\n{cand.stderr_tail[-1500:]}")

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS candidates (
     max_rss_kb INTEGER NOT NULL,
     exit_code INTEGER,
     stdout_tail TEXT NOT NULL,
-    stderr_tail TEXT NOT NULL
+    stderr_tail TEXT NOT NULL,
+    extra TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS candidates_code ON candidates(code_hash);
 CREATE INDEX IF NOT EXISTS candidates_status ON candidates(status, island, finished_at);
@@ -67,12 +68,12 @@ CREATE TABLE IF NOT EXISTS champions (
 );
 """
 
-_JSON_FIELDS = {"parent_ids", "metrics", "heldout", "flags"}
+_JSON_FIELDS = {"parent_ids", "metrics", "heldout", "flags", "extra"}
 _COLUMNS = (
     "id", "code_hash", "parent_ids", "generation", "island", "proposer", "operator", "status",
     "metrics", "heldout", "failure", "flags", "diff", "note", "created_at", "started_at",
     "finished_at", "attempts", "wall_s", "cpu_s", "max_rss_kb", "exit_code", "stdout_tail",
-    "stderr_tail",
+    "stderr_tail", "extra",
 )  # fmt: skip
 
 

@@ -17,12 +17,28 @@ import abc
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from evoforge.candidate import Candidate, Files
 
 
 class ProposalError(RuntimeError):
-    """The proposer could not produce a child; the message says why."""
+    """The proposer could not produce a child; the message says why.
+
+    ``meta`` is recorded with the rejected proposal (e.g. the raw LLM answer as
+    ``response``, its ``prompt``, ``model``, ``tokens``, ``cost``); a proposer that
+    spent nothing recordable leaves it empty and nothing is recorded.
+    """
+
+    def __init__(self, message: str, *, meta: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.meta: Mapping[str, Any] = dict(meta or {})
+
+
+class ProposerExhausted(ProposalError):
+    """The proposer will never propose again in this run (e.g. its token or cost budget
+    is spent and no fallback is configured). The loop finishes in-flight candidates
+    and ends the run, with this message as the reason."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +64,19 @@ class Proposal:
     files: Mapping[str, str]
     operator: str
     note: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    """Recorded with the candidate. The keys ``prompt`` and ``response`` are stored as
+    content-addressed blobs (their hashes kept as ``prompt_blob``/``response_blob``);
+    other JSON values (``model``, ``tokens``, ``cost``...) are kept as they are."""
 
 
 class Proposer(abc.ABC):
     """Writes one child from one or more parents."""
 
     name: str = "proposer"
+    wants_context: bool = False
+    """When True the loop fills ``Feedback.best``, ``inspirations`` and ``recent_failures``
+    (with code); plain mutators leave it False and skip that work."""
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -70,3 +93,13 @@ class Proposer(abc.ABC):
         self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
     ) -> Proposal:
         """A child of ``parents``; raise ProposalError when none can be made."""
+
+    def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:  # noqa: B027
+        """Learn from a finished child (e.g. a bandit's reward). Default: nothing."""
+
+    def state(self) -> Mapping[str, Any]:
+        """JSON-able learned state, saved in the archive so a resumed run keeps it."""
+        return {}
+
+    def load_state(self, state: Mapping[str, Any]) -> None:  # noqa: B027
+        """Restore what ``state`` returned (called once, before the first proposal)."""
