@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import set_config
+
+from experiment_helpers import set_config
 
 EVOFORGE = [sys.executable, "-m", "evoforge.cli"]
 COMMANDS = ["init", "run", "resume", "status", "best", "show", "diff", "stop"]

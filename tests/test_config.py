@@ -3,9 +3,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import set_config
 
 from evoforge.config import ConfigError, load_config
+
+from experiment_helpers import set_config
 
 
 def error_of(exp: Path) -> str:

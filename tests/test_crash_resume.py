@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import set_config
+from experiment_helpers import set_config
 
 EVOFORGE = [sys.executable, "-m", "evoforge.cli"]
 

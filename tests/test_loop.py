@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import random
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
 from evoforge.archive import MemoryArchive
+from evoforge.audit import AuditLog
 from evoforge.candidate import Evaluation, Status
 from evoforge.executors import InlineExecutor, Job
 from evoforge.gates import EvolveRegionGate
+from evoforge.governance import Audit
 from evoforge.loop import Budget, Loop, SeedFailed
 from evoforge.program import replace_block
+from evoforge.promotion import Promoter
 from evoforge.proposers._base import (
     Feedback,
     Parent,
@@ -62,6 +67,13 @@ def fake_eval(job: Job) -> Evaluation:
     return Evaluation(ok=True, metrics={"score": float(x)}, heldout={"test": float(x) / 2})
 
 
+def governance(archive: MemoryArchive, tmp: Path, **promotion: object) -> dict[str, object]:
+    audit = Audit(AuditLog(tmp / f"audit-{id(archive)}.jsonl"), archive)
+    settings = {"reruns": 0, **promotion}
+    promoter = Promoter(archive=archive, audit=audit, objective="score", maximize=True, **settings)  # type: ignore[arg-type]
+    return {"promoter": promoter, "audit": audit}
+
+
 def make_loop(
     archive: MemoryArchive,
     proposer: Proposer,
@@ -82,6 +94,7 @@ def make_loop(
         budget=Budget(candidates=budget, deadline=None, max_consecutive_rejections=20),
         workers=2,
         stop=stop,
+        **governance(archive, Path(tempfile.gettempdir())),  # type: ignore[arg-type]
     )
 
 

@@ -31,9 +31,9 @@ def test_blocks_found_with_text() -> None:
 
 def test_nested_and_stray_markers_are_errors() -> None:
     nested = "# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-START\n# EVOLVE-BLOCK-END\n# EVOLVE-BLOCK-END\n"
-    with pytest.raises(EvolveBlockError, match="a.py:2: .*cannot nest"):
+    with pytest.raises(EvolveBlockError, match=r"a\.py:2: .*cannot nest"):
         blocks_of("a.py", nested)
-    with pytest.raises(EvolveBlockError, match="a.py:1: EVOLVE-BLOCK-END with no START"):
+    with pytest.raises(EvolveBlockError, match=r"a\.py:1: EVOLVE-BLOCK-END with no START"):
         blocks_of("a.py", "# EVOLVE-BLOCK-END\n")
 
 

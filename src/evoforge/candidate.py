@@ -83,6 +83,7 @@ class Evaluation:
     """Held-out metrics: recorded, never used for selection, never shown to proposers."""
     failure: str = ""
     run: RunResult | None = None
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

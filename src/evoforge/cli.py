@@ -8,6 +8,8 @@ folder) before the candidate ids, which are integers: ``evoforge show 12``,
 
 from __future__ import annotations
 
+import getpass
+import json
 import os
 import shutil
 import signal
@@ -118,6 +120,7 @@ def status(
         rows = run_summary(archive, run_path=str(rd.path), state=state)
         if rd.driver_pid():
             rows.append(("driver_pid", str(rd.driver_pid())))
+        rows.extend(_approval_rows(archive))
         print(format_rows(rows))
 
 
@@ -136,12 +139,15 @@ def best(
 
 @app.command()
 def show(
-    args: RunArgs = None, code: Annotated[bool, typer.Option(help="Print the full code.")] = False
+    args: RunArgs = None,
+    code: Annotated[bool, typer.Option(help="Print the full code.")] = False,
+    prompt: Annotated[bool, typer.Option(help="Print the LLM prompt that wrote it.")] = False,
+    response: Annotated[bool, typer.Option(help="Print the LLM's raw answer.")] = False,
 ) -> None:
     """One candidate: lineage, status, metrics, failure, output tails and diff to its parent."""
     rd, ids = _split_run_args(args, want=(1, 1))
     with _open(rd) as archive:
-        _print_candidate(archive, archive.get(ids[0]), code=code)
+        _print_candidate(archive, archive.get(ids[0]), code=code, prompt=prompt, response=response)
 
 
 @app.command()
@@ -192,11 +198,115 @@ def stop(
     print(f"run: {rd.path}\nstate: {state}\nresume_with: evoforge resume {rd.path}")
 
 
+Who = Annotated[str, typer.Option(help="Who decides (recorded in the audit trail).")]
+Reason = Annotated[str, typer.Option(help="Why (recorded in the audit trail).")]
+
+
+@app.command()
+def approve(args: RunArgs = None, reason: Reason = "", who: Who = "") -> None:
+    """Approve a pending promotion: the candidate becomes champion (audited)."""
+    _decide("approve", args, reason=reason, who=who)
+
+
+@app.command()
+def reject(args: RunArgs = None, reason: Reason = "", who: Who = "") -> None:
+    """Reject a pending promotion; the champion stays (audited)."""
+    _decide("reject", args, reason=reason, who=who)
+
+
+@app.command()
+def rollback(args: RunArgs = None, reason: Reason = "", who: Who = "") -> None:
+    """Move the champion back to a former champion (audited; the history is kept)."""
+    _decide("rollback", args, reason=reason, who=who)
+
+
+audit_app = typer.Typer(help="The run's audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
+) -> None:
+    """Check the audit log's hash chain: reports edited, deleted and reordered lines."""
+    from evoforge.audit import format_report, verify
+
+    rd = find_run(run)
+    with _open(rd) as archive:
+        head = archive.get_meta("audit_head")
+    report = verify(rd.audit, anchor=None if head is None else (int(head[0]), str(head[1])))
+    print(format_report(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("show")
+def audit_show(
+    run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
+) -> None:
+    """Print the audit log, one event per line."""
+    from evoforge.audit import AuditLog
+
+    rd = find_run(run)
+    for e in AuditLog(rd.audit).entries():
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
+        data = " ".join(f"{k}={v}" for k, v in e.data.items())
+        print(f"{e.seq:>5} {stamp} {e.event:<20} {data}")
+
+
+def _decide(action: str, args: list[str] | None, *, reason: str, who: str) -> None:
+    from evoforge.governance import ControlError, apply, submit_request
+
+    rd, ids = _split_run_args(args, want=(1, 1))
+    who = who or os.environ.get("USER") or getpass.getuser()
+    if not reason:
+        raise UsageError(f"{action} needs --reason (it is recorded in the audit trail)")
+    request = {"action": action, "candidate": ids[0], "who": who, "reason": reason}
+    if rd.driver_pid() is None:
+        from evoforge.audit import AuditLog
+        from evoforge.governance import Audit
+
+        with SQLiteArchive(rd.archive) as archive:
+            try:
+                print(apply(archive, Audit(AuditLog(rd.audit), archive), request))
+            except ControlError as exc:
+                raise UsageError(str(exc)) from None
+        return
+    path = submit_request(rd.path, action, ids[0], who=who, reason=reason)
+    done = path.with_suffix(".done")
+    deadline = time.monotonic() + 30
+    while not done.exists():
+        if time.monotonic() > deadline or rd.driver_pid() is None:
+            raise UsageError(f"the driver did not answer; the request waits in {path}")
+        time.sleep(0.1)
+    answer = json.loads(done.read_text())
+    done.unlink(missing_ok=True)
+    if not answer["ok"]:
+        raise UsageError(answer["message"])
+    print(answer["message"])
+
+
 # -- helpers ------------------------------------------------------------------------
 
 
 def _open(rd: RunDir) -> Archive:
     return SQLiteArchive(rd.archive, readonly=True)
+
+
+def _approval_rows(archive: Archive) -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for a in archive.approvals(states=["pending", "confirming"]):
+        ev = a.evidence
+        what = f"#{a.candidate_id} {a.state}"
+        if "gain" in ev:
+            what += f", gain {ev['gain']:.4g} over #{ev.get('champion')} in {ev.get('runs')} paired re-runs"
+        flags = archive.get(a.candidate_id).flags
+        if flags:
+            what += f", flags: {', '.join(flags)}"
+        rows.append(("approval", what))
+    if any(a.state == "pending" for a in archive.approvals(states=["pending"])):
+        rows.append(("decide_with", "evoforge approve|reject [RUN] CAND --reason ..."))
+    return rows
 
 
 def _split_run_args(args: list[str] | None, *, want: tuple[int, int]) -> tuple[RunDir, list[int]]:
@@ -216,7 +326,17 @@ def _split_run_args(args: list[str] | None, *, want: tuple[int, int]) -> tuple[R
     return find_run(run), ids
 
 
-def _print_candidate(archive: Archive, c: Candidate, *, code: bool) -> None:
+def _print_candidate(
+    archive: Archive, c: Candidate, *, code: bool, prompt: bool = False, response: bool = False
+) -> None:
+    blobs = [
+        (k, c.extra.get(f"{k}_blob"))
+        for k, on in (("prompt", prompt), ("response", response))
+        if on
+    ]
+    for name, blob in blobs:
+        if not blob:
+            raise UsageError(f"candidate #{c.id} has no recorded {name} (not written by an LLM)")
     rows = [
         ("candidate", f"#{c.id}"),
         ("status", c.status.value),
@@ -233,9 +353,21 @@ def _print_candidate(archive: Archive, c: Candidate, *, code: bool) -> None:
     rows += [(k, f"{v:.6g} (held-out)") for k, v in sorted(c.heldout.items())]
     if c.flags:
         rows.append(("flags", ", ".join(c.flags)))
+    if "model" in c.extra:
+        x = c.extra
+        rows.append(("model", str(x["model"])))
+        rows.append(("tokens", f"{x.get('tokens_in', 0)} in, {x.get('tokens_out', 0)} out"))
+        rows.append(("cost", f"{float(x.get('cost', 0.0)):.6f}"))
+    if "fallback" in c.extra:
+        rows.append(("llm_fallback", str(c.extra["fallback"])))
     if c.failure:
         rows.append(("failure", c.failure.splitlines()[0]))
     print(format_rows(rows))
+    for name, blob in blobs:
+        text = archive.get_blob(str(blob))
+        print(f"\n--- {name} ---\n{text}", end="" if text.endswith("\n") else "\n")
+    if blobs:
+        return
     if c.failure and "\n" in c.failure:
         print("\n--- failure ---\n" + c.failure)
     for name, tail in (("stdout", c.stdout_tail), ("stderr", c.stderr_tail)):

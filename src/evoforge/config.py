@@ -9,6 +9,7 @@ and what is wrong.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -79,6 +80,8 @@ class BudgetSection(_Section):
     candidates: int | None = Field(default=100, gt=0)
     """Candidates evaluated (run and scored); rejected and duplicate ones do not count."""
     wall_minutes: float | None = Field(default=None, gt=0)
+    cpu_hours: float | None = Field(default=None, gt=0)
+    """CPU time of all candidate and confirmation runs together."""
     max_consecutive_rejections: int = Field(default=200, gt=0)
 
     @model_validator(mode="after")
@@ -95,11 +98,103 @@ class RunSection(_Section):
     """How often a candidate interrupted by a crash of the driver is started again."""
 
 
+class LLMModelSection(_Section):
+    """One model of the LLM ensemble, reached through the OpenAI-compatible chat API."""
+
+    name: str = Field(min_length=1)
+    """The model name the server expects (e.g. "gpt-4o-mini", "qwen2.5-coder:7b")."""
+    base_url: str = Field(pattern=r"^https?://")
+    """Up to and including the API version, e.g. "http://127.0.0.1:8000/v1"."""
+    api_key_env: str = ""
+    """The *name* of the environment variable holding the key ("" for servers without one)."""
+    label: str = ""
+    """How records and `status` name this entry (default: ``name``)."""
+    weight: float = Field(default=1.0, gt=0)
+    price_in_per_mtok: float = Field(default=0.0, ge=0)
+    price_out_per_mtok: float = Field(default=0.0, ge=0)
+    extra_body: dict[str, Any] = {}
+    """Extra fields of the request body (e.g. ``{ top_p = 0.9 }``)."""
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            # Refuse anything that is not a variable name: a pasted key would end up
+            # in the config snapshot stored in the archive.
+            raise ValueError(
+                "must be the name of an environment variable holding the key (e.g. "
+                '"OPENAI_API_KEY"), never the key itself'
+            )
+        return value
+
+    @field_validator("extra_body")
+    @classmethod
+    def _no_reserved(cls, body: dict[str, Any]) -> dict[str, Any]:
+        reserved = sorted({"model", "messages", "stream"} & set(body))
+        if reserved:
+            raise ValueError(f"{', '.join(reserved)} cannot be set here (evoforge sets them)")
+        return body
+
+    @property
+    def key(self) -> str:
+        return self.label or self.name
+
+
+class LLMSection(_Section):
+    """``[proposer.llm]``: the models, how to talk to them, and the run's LLM budget."""
+
+    models: list[LLMModelSection] = Field(min_length=1)
+    edit_format: Literal["diff", "rewrite"] = "diff"
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    max_output_tokens: int = Field(default=4096, gt=0)
+    timeout_seconds: float = Field(default=120.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+    cooldown_seconds: float = Field(default=60.0, ge=0)
+    """How long a model that failed (after its retries) is set aside."""
+    fallback_after_seconds: float = Field(default=300.0, ge=0)
+    """No model answered for this long: propose with the built-in mutator until one does."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_cost: float | None = Field(default=None, gt=0)
+    on_budget: Literal["end", "fallback"] = "end"
+    templates: str | None = None
+    """Folder (relative to the experiment) of prompt templates replacing the defaults."""
+    inspirations: int = Field(default=2, ge=0, le=10)
+
+    @field_validator("templates")
+    @classmethod
+    def _relative(cls, folder: str | None) -> str | None:
+        if folder is not None and (Path(folder).is_absolute() or ".." in Path(folder).parts):
+            raise ValueError(f"{folder!r} must be a folder inside the experiment folder")
+        return folder
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LLMSection:
+        keys = [m.key for m in self.models]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            raise ValueError(f"models named twice: {', '.join(twice)} (give each a label)")
+        priced = any(m.price_in_per_mtok or m.price_out_per_mtok for m in self.models)
+        if self.max_cost is not None and not priced:
+            raise ValueError("max_cost is set but no model has a price: the cost would stay 0")
+        return self
+
+
 class ProposerSection(_Section):
-    kind: Literal["mutate"] = "mutate"
+    kind: Literal["mutate", "llm"] = "mutate"
     crossover_rate: float = Field(default=0.15, ge=0, le=1)
     multi_rate: float = Field(default=0.2, ge=0, le=1)
     sigma: float = Field(default=0.5, gt=0)
+    """The mutator's settings; with kind = "llm" they tune its fallback mutator."""
+    llm: LLMSection | None = None
+
+    @model_validator(mode="after")
+    def _llm_when_llm(self) -> ProposerSection:
+        if self.kind == "llm" and self.llm is None:
+            raise ValueError('kind = "llm" needs a [proposer.llm] table with its models')
+        if self.kind != "llm" and self.llm is not None:
+            raise ValueError(f'[proposer.llm] is set but kind = "{self.kind}": set kind = "llm"')
+        return self
 
 
 class SelectionSection(_Section):
@@ -109,6 +204,49 @@ class SelectionSection(_Section):
     tournament: int = Field(default=5, gt=0)
     islands: int = Field(default=1, gt=0)
     migration_rate: float = Field(default=0.05, ge=0, le=1)
+
+
+class PromotionSection(_Section):
+    """How a candidate that beats the champion becomes the champion."""
+
+    approval: Literal["auto", "manual", "threshold"] = "auto"
+    """auto: promote when confirmed; manual: every promotion waits for a person;
+    threshold: waits when the gain exceeds ``threshold_gain`` or the candidate is flagged."""
+    threshold_gain: float = Field(default=0.05, ge=0)
+    reruns: int = Field(default=3, ge=0)
+    """Re-runs with fresh seeds of the challenger and of the champion (0: no confirmation)."""
+    k: float = Field(default=2.0, ge=0)
+    """The mean paired gain must exceed k standard errors of the paired differences."""
+    min_gain: float = Field(default=0.0, ge=0)
+    heldout_tolerance: float = Field(default=0.01, ge=0)
+    """The challenger may not lose more than this on any held-out metric (mean of re-runs)."""
+
+
+class DetectorsSection(_Section):
+    """Gaming detectors run after scoring; each raises a named flag."""
+
+    jump_factor: float = Field(default=5.0, gt=1)
+    """Flag a gain over the parent above this many times the largest of the recent gains."""
+    jump_history: int = Field(default=10, gt=0)
+    """How many recent gains must exist before the jump detector judges."""
+    heldout_drop: float = Field(default=0.01, ge=0)
+    """Flag a child that beats its parent on the search metric while a held-out metric falls by more."""
+    fast_factor: float = Field(default=10.0, gt=1)
+    """Flag a child this many times faster than its parent (parent at least 1 s)."""
+
+
+class ConstraintsSection(_Section):
+    """Static checks of a child's code before it runs (see evoforge.gates.constraints)."""
+
+    enabled: bool = True
+    files: list[str] | None = None
+    """Program files whose evolve blocks may change (default: all)."""
+    allow_imports: list[str] = []
+    forbid_imports: list[str] = []
+    """Added to the built-in list of forbidden imports."""
+    forbid_calls: list[str] = []
+    """Added to the built-in list of forbidden calls."""
+    max_changed_lines: int | None = Field(default=400, gt=0)
 
 
 class SandboxSection(_Section):
@@ -128,6 +266,9 @@ class Config(_Section):
     proposer: ProposerSection = ProposerSection()
     selection: SelectionSection = SelectionSection()
     sandbox: SandboxSection = SandboxSection()
+    promotion: PromotionSection = PromotionSection()
+    detectors: DetectorsSection = DetectorsSection()
+    constraints: ConstraintsSection = ConstraintsSection()
 
     @property
     def maximize(self) -> bool:
@@ -207,7 +348,7 @@ def load_config(experiment: Path) -> Config:
 
 def _annotation_problems(files: dict[str, str]) -> list[str]:
     try:
-        from evoforge.proposers.params import check_annotations
+        from evoforge.proposers.sites import check_annotations
     except ImportError:  # the parameter convention is optional for custom proposers
         return []
     return list(check_annotations(files))

@@ -17,15 +17,20 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 from evoforge.archive import Archive
 from evoforge.candidate import Candidate, Evaluation, Files, Status
 from evoforge.executors import Executor, Job
 from evoforge.gates import PreRunGate, check_all
+from evoforge.gates.detectors import GamingDetectors, visible_flags
+from evoforge.governance import Audit, ControlError, answer, apply
 from evoforge.program import unified_diff
+from evoforge.promotion import Promoter
 from evoforge.proposers._base import Feedback, Parent, ProposalError, Proposer, ProposerExhausted
 from evoforge.selection import Selector
 
@@ -49,6 +54,8 @@ class Stats:
     proposal_errors: int = 0
     best: float | None = None
     best_heldout: dict[str, float] = field(default_factory=dict)
+    cpu_s: float = 0.0
+    confirmations: int = 0
     champion_id: int | None = None
     started_at: float = field(default_factory=time.time)
 
@@ -66,6 +73,7 @@ class Budget:
     candidates: int | None
     deadline: float | None  # absolute time.time(); None = no wall budget
     max_consecutive_rejections: int = 200
+    cpu_seconds: float | None = None
 
 
 @dataclass
@@ -80,14 +88,21 @@ class Loop:
     maximize: bool
     budget: Budget
     workers: int
+    promoter: Promoter
+    audit: Audit
+    detectors: GamingDetectors | None = None
     run_seed: int = 0
     max_attempts: int = 2
     stop: StopCheck = lambda: None
+    requests: Callable[[], list[tuple[Path, dict[str, Any]]]] = list
     observer: Observer | None = None
     clock: Callable[[], float] = time.time
     stats: Stats = field(init=False)
     _rejections_in_a_row: int = field(init=False, default=0)
     _exhausted: str = field(init=False, default="")
+    _halt: str = field(init=False, default="")
+    _candidates_in_flight: int = field(init=False, default=0)
+    _gains: deque[float] = field(init=False, default_factory=lambda: deque(maxlen=50))
 
     # -- the loop ---------------------------------------------------------------
     def run(self) -> str:
@@ -99,10 +114,13 @@ class Loop:
             self._submit(self._record_seed())
         stopping = None
         while True:
-            stopping = stopping or self.stop()
+            stopping = stopping or self.stop() or self._halt_reason()
             if stopping == "now":
                 self._stop_now()
-                return "stopped"
+                return self._halt or "stopped"
+            self._apply_requests()
+            if not stopping:
+                self._submit_confirmations()
             while not stopping and self._may_start_another():
                 if not self._propose_and_submit():
                     if self.executor.in_flight() == 0 and not self._exhausted:
@@ -114,29 +132,37 @@ class Loop:
             self.stats.in_flight = self.executor.in_flight()
             self._notify(None)
             if self.executor.in_flight() == 0 and (stopping or not self._may_start_another()):
+                if not stopping and self._submit_confirmations():
+                    continue  # the budget is spent, but a challenger is still being judged
                 self.executor.shutdown(kill=False)
-                return "stopped" if stopping else self._why_done()
+                reason = self._halt or ("stopped" if stopping else self._why_done())
+                self.audit.append("run_end", reason=reason, evaluated=self.stats.evaluated)
+                return reason
 
     def _may_start_another(self) -> bool:
-        in_flight = self.executor.in_flight()
-        if in_flight >= self.workers:
+        if self.executor.in_flight() >= self.workers:
             return False
-        if (
-            self.budget.candidates is not None
-            and self.stats.evaluated + in_flight >= self.budget.candidates
-        ):
+        started = self.stats.evaluated + self._candidates_in_flight
+        if self.budget.candidates is not None and started >= self.budget.candidates:
             return False
         if self.budget.deadline is not None and self.clock() >= self.budget.deadline:
+            return False
+        if self.budget.cpu_seconds is not None and self.stats.cpu_s >= self.budget.cpu_seconds:
             return False
         if self._exhausted:
             return False
         return self._rejections_in_a_row < self.budget.max_consecutive_rejections
+
+    def _halt_reason(self) -> str | None:
+        return "now" if self._halt else None
 
     def _seed_failure(self) -> str:
         seed = self.archive.get(1)
         return f"the seed is {seed.status.value}" + (f": {seed.failure}" if seed.failure else "")
 
     def _why_done(self) -> str:
+        if self.budget.cpu_seconds is not None and self.stats.cpu_s >= self.budget.cpu_seconds:
+            return "CPU budget spent"
         if self._exhausted:
             return f"proposer exhausted: {self._exhausted}"
         if self._rejections_in_a_row >= self.budget.max_consecutive_rejections:
@@ -197,9 +223,13 @@ class Loop:
         self._submit(self.archive.add(base))
         return True
 
+    def _for_proposer(self, c: Candidate) -> Candidate:
+        # Held-out metrics, and flags built from them, never reach a proposer: strip
+        # them here, in one place.
+        return replace(c, heldout={}, flags=visible_flags(c.flags))
+
     def _parent(self, c: Candidate) -> Parent:
-        # Held-out metrics never reach a proposer: strip them here, in one place.
-        return Parent(replace(c, heldout={}), self.archive.get_code(c.code_hash))
+        return Parent(self._for_proposer(c), self.archive.get_code(c.code_hash))
 
     def _feedback(self) -> Feedback:
         direction = "maximize" if self.maximize else "minimize"
@@ -215,7 +245,7 @@ class Loop:
             seed=self.seed_files,
             best=self._parent(top[0]) if top else None,
             inspirations=[self._parent(c) for c in top[1:]],
-            recent_failures=[replace(c, heldout={}) for c in recent[-3:]],
+            recent_failures=[self._for_proposer(c) for c in recent[-3:]],
         )
 
     def _store_meta(self, meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -257,9 +287,31 @@ class Loop:
         )
         files = self.archive.get_code(cand.code_hash)
         self.executor.submit(Job(cand.id, files, cand.attempts, self.run_seed))
+        self._candidates_in_flight += 1
         self.stats.in_flight = self.executor.in_flight()
 
+    def _submit_confirmations(self) -> bool:
+        """Start the re-runs the active confirmation needs; True if any started."""
+        jobs = self.promoter.jobs()
+        for cid, seed in jobs:
+            self._submit_rerun(cid, seed)
+        return bool(jobs)
+
+    def _submit_rerun(self, cid: int, seed: int) -> None:
+        files = self.archive.get_code(self.archive.get(cid).code_hash)
+        self.executor.submit(Job(cid, files, 0, seed, purpose="confirm"))
+        self.stats.confirmations += 1
+
     def _record_result(self, job: Job, ev: Evaluation) -> None:
+        self.stats.cpu_s += ev.run.cpu_s if ev.run else 0.0
+        if "task_tampered" in ev.flags:
+            self._halt = f"stopped: {ev.failure}"
+            self.audit.append("task_tampered", candidate=job.candidate_id, failure=ev.failure)
+        if job.purpose == "confirm":
+            self.promoter.record(job.candidate_id, job.seed, ev)
+            self._refresh_best()
+            return
+        self._candidates_in_flight -= 1
         run = ev.run
         cand = self.archive.update(
             job.candidate_id,
@@ -267,6 +319,7 @@ class Loop:
             metrics=dict(ev.metrics),
             heldout=dict(ev.heldout),
             failure=ev.failure,
+            flags=ev.flags,
             finished_at=self.clock(),
             wall_s=run.wall_s if run else 0.0,
             cpu_s=run.cpu_s if run else 0.0,
@@ -280,31 +333,36 @@ class Loop:
             self.stats.succeeded += 1
         else:
             self.stats.failed += 1
-        if cand.parent_ids:
-            parents = [replace(self.archive.get(i), heldout={}) for i in cand.parent_ids]
-            self.proposer.tell(replace(cand, heldout={}), parents, self._feedback())
-            state = self.proposer.state()
-            if state:
-                self.archive.set_meta("proposer_state", dict(state))
         if cand.proposer == "seed" and not ev.ok:
             self.executor.shutdown(kill=True)
             raise SeedFailed(f"the seed program failed: {ev.failure}\n{cand.stderr_tail[-1500:]}")
-        if ev.ok and self._beats_champion(cand):
-            reason = f"{self.objective}={cand.score(self.objective):.6g}"
-            self.archive.move_champion(
-                cand.id, action="seed" if cand.proposer == "seed" else "promote", reason=reason
-            )
-            self._set_best(cand)
+        if ev.ok and cand.parent_ids:
+            cand = self._detect(cand)
+        if cand.flags:
+            self.audit.append("flags", candidate=cand.id, flags=list(cand.flags))
+        if cand.parent_ids:
+            parents = [self._for_proposer(self.archive.get(i)) for i in cand.parent_ids]
+            self.proposer.tell(self._for_proposer(cand), parents, self._feedback())
+            state = self.proposer.state()
+            if state:
+                self.archive.set_meta("proposer_state", dict(state))
+        if ev.ok and self.archive.champion() is None:
+            self.archive.move_champion(cand.id, action="seed", reason="the seed program")
+        elif ev.ok:
+            self.promoter.consider(cand)
+        self._refresh_best()
         self._notify(cand)
 
-    def _beats_champion(self, cand: Candidate) -> bool:
-        champ = self.archive.champion()
-        new, old = cand.score(self.objective), champ.score(self.objective) if champ else None
-        if new is None:
-            return False
-        if old is None:
-            return True
-        return new > old if self.maximize else new < old
+    def _detect(self, cand: Candidate) -> Candidate:
+        """Gaming detectors, with the first parent and the recent gains as reference."""
+        if self.detectors is None:
+            return cand
+        parent = self.archive.get(cand.parent_ids[0])
+        flags = self.detectors.check(cand, parent, list(self._gains))
+        gain = self.detectors.gain(cand, parent)
+        if gain is not None and gain > 0:
+            self._gains.append(gain)
+        return self.archive.update(cand.id, flags=tuple(cand.flags) + flags) if flags else cand
 
     # -- resume and stop --------------------------------------------------------
     def _requeue_interrupted(self) -> None:
@@ -325,6 +383,18 @@ class Loop:
         self.executor.shutdown(kill=True)
         for cand in running:  # killed by us, not by their own fault: run again on resume
             self.archive.update(cand.id, status=Status.PENDING, attempts=max(0, cand.attempts - 1))
+        self.audit.append(
+            "stop", mode="now", reason=self._halt or "requested", killed=[c.id for c in running]
+        )
+
+    def _apply_requests(self) -> None:
+        """Decisions people made while the run goes (approve, reject, rollback)."""
+        for path, request in self.requests():
+            try:
+                answer(path, apply(self.archive, self.audit, request), ok=True)
+            except (ControlError, KeyError, ValueError) as exc:
+                answer(path, str(exc), ok=False)
+        self._refresh_best()
 
     # -- bookkeeping ------------------------------------------------------------
     def _stats_from_archive(self) -> Stats:
@@ -343,6 +413,11 @@ class Loop:
         if champ is not None:
             self._set_best(champ)
         return stats
+
+    def _refresh_best(self) -> None:
+        champ = self.archive.champion()
+        if champ is not None and champ.id != self.stats.champion_id:
+            self._set_best(champ)
 
     def _set_best(self, champ: Candidate) -> None:
         self.stats.best = champ.score(self.objective)

@@ -48,6 +48,10 @@ class RunDir:
         return self.path / "driver.pid"
 
     @property
+    def audit(self) -> Path:
+        return self.path / "audit.jsonl"
+
+    @property
     def active(self) -> Path:
         return self.path / "active"
 

@@ -7,25 +7,45 @@ config cannot change the limits of a run in progress).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
 from evoforge.archive import Archive, SQLiteArchive
+from evoforge.audit import AuditLog, file_hashes, format_report, verify
+from evoforge.candidate import dumps
 from evoforge.config import Config, ConfigError, load_config, parse_config, seed_files
-from evoforge.executors import Executor, InlineExecutor, LocalExecutor, RunContext, evaluate
-from evoforge.gates import EvolveRegionGate
+from evoforge.executors import (
+    Executor,
+    InlineExecutor,
+    LocalExecutor,
+    RunContext,
+    evaluate,
+    load_task,
+)
+from evoforge.gates import EvolveRegionGate, PreRunGate
+from evoforge.gates.constraints import (
+    DEFAULT_FORBIDDEN_CALLS,
+    DEFAULT_FORBIDDEN_IMPORTS,
+    ConstraintGate,
+    ConstraintPolicy,
+)
+from evoforge.gates.detectors import GamingDetectors
+from evoforge.governance import Audit, take_requests
 from evoforge.loop import Budget, Loop, Observer, Stats
+from evoforge.promotion import Promoter
 from evoforge.proposers._base import Proposer
 from evoforge.rundir import RunDir, create_run
 from evoforge.sandbox._base import Limits
 from evoforge.selection import AgingTournament
+from evoforge.tasks import Task
 
 
 @dataclass(frozen=True)
@@ -37,8 +57,13 @@ class Outcome:
 
 
 def start(
-    experiment: Path, *, observer: Observer | None = None, allow_weak: bool = False
+    experiment: Path,
+    *,
+    observer: Observer | None = None,
+    allow_weak: bool = False,
+    proposer: Proposer | None = None,
 ) -> Outcome:
+    """Start a new run; ``proposer`` replaces the one the config names (programmatic use)."""
     experiment = experiment.resolve()
     config = load_config(experiment)
     run = create_run(experiment, config.experiment.name)
@@ -47,10 +72,19 @@ def start(
     archive.set_meta("started_at", time.time())
     archive.set_meta("config", config.model_dump(mode="json"))
     files = seed_files(experiment, config)
-    return _drive(run, archive, config, experiment, files, observer=observer, allow_weak=allow_weak)
+    return _drive(
+        run, archive, config, experiment, files,
+        observer=observer, allow_weak=allow_weak, proposer=proposer,
+    )  # fmt: skip
 
 
-def resume(run: RunDir, *, observer: Observer | None = None, allow_weak: bool = False) -> Outcome:
+def resume(
+    run: RunDir,
+    *,
+    observer: Observer | None = None,
+    allow_weak: bool = False,
+    proposer: Proposer | None = None,
+) -> Outcome:
     if run.driver_pid() is not None:
         raise ConfigError(
             f"{run.path}: a driver (pid {run.driver_pid()}) is still running this run"
@@ -60,7 +94,10 @@ def resume(run: RunDir, *, observer: Observer | None = None, allow_weak: bool = 
     config = parse_config(archive.get_meta("config"), source=f"{run.path} (config snapshot)")
     files = archive.get_code(archive.get(1).code_hash)
     run.clear_stop()
-    return _drive(run, archive, config, experiment, files, observer=observer, allow_weak=allow_weak)
+    return _drive(
+        run, archive, config, experiment, files,
+        observer=observer, allow_weak=allow_weak, proposer=proposer,
+    )  # fmt: skip
 
 
 def _drive(
@@ -72,27 +109,32 @@ def _drive(
     *,
     observer: Observer | None,
     allow_weak: bool,
+    proposer: Proposer | None,
 ) -> Outcome:
     allow_weak = allow_weak or config.sandbox.allow_weak
     strength = sandbox_strength(config.sandbox.layers, allow_weak)
     archive.set_meta("sandbox", dict(strength))
     if allow_weak:
         archive.set_meta("allow_weak", True)
-    ctx = run_context(run, config, experiment, allow_weak=allow_weak)
+    audit = Audit(AuditLog(run.audit), archive)
+    task = load_task(experiment, config.task.module, config.task.object)
+    hashes = trusted_hashes(experiment, config, task)
+    _audit_start(archive, audit, config, hashes, strength, allow_weak=allow_weak)
+    ctx = replace(run_context(run, config, experiment, allow_weak=allow_weak), task_hashes=hashes)
     executor = build_executor(config, ctx)
     elapsed_before = float(archive.get_meta("elapsed_s", 0.0))
-    wall = config.budget.wall_minutes
+    wall, cpu = config.budget.wall_minutes, config.budget.cpu_hours
     loop = Loop(
         archive=archive,
         executor=executor,
-        proposer=build_proposer(config),
+        proposer=proposer or build_proposer(config, experiment),
         selector=AgingTournament(
             population=config.selection.population,
             tournament=config.selection.tournament,
             islands=config.selection.islands,
             migration_rate=config.selection.migration_rate,
         ),
-        gates=[EvolveRegionGate()],
+        gates=build_gates(config, experiment, run, task),
         seed_files=files,
         objective=config.task.objective,
         maximize=config.maximize,
@@ -100,11 +142,23 @@ def _drive(
             candidates=config.budget.candidates,
             deadline=None if wall is None else time.time() + wall * 60 - elapsed_before,
             max_consecutive_rejections=config.budget.max_consecutive_rejections,
+            cpu_seconds=None if cpu is None else cpu * 3600,
         ),
         workers=config.run.workers,
+        promoter=build_promoter(config, archive, audit),
+        audit=audit,
+        detectors=GamingDetectors(
+            objective=config.task.objective,
+            maximize=config.maximize,
+            jump_factor=config.detectors.jump_factor,
+            jump_history=config.detectors.jump_history,
+            heldout_drop=config.detectors.heldout_drop,
+            fast_factor=config.detectors.fast_factor,
+        ),
         run_seed=config.experiment.seed,
         max_attempts=config.run.max_attempts,
         stop=run.stop_requested,
+        requests=lambda: take_requests(run.path),
         observer=observer,
     )
     began = time.time()
@@ -118,6 +172,87 @@ def _drive(
     archive.set_meta("state", reason)
     run.clear_stop()
     return Outcome(run, reason, loop.stats, strength)
+
+
+def _audit_start(
+    archive: Archive,
+    audit: Audit,
+    config: Config,
+    hashes: Mapping[str, str],
+    strength: Mapping[str, str],
+    *,
+    allow_weak: bool,
+) -> None:
+    """The run's first audit entry, or on resume a check that nothing trusted changed."""
+    started = archive.get_meta("task_hashes")
+    if started is None:
+        archive.set_meta("task_hashes", dict(hashes))
+        audit.append(
+            "run_start",
+            config_sha256=hashlib.sha256(
+                dumps(config.model_dump(mode="json")).encode()
+            ).hexdigest(),
+            task_hashes=dict(hashes),
+            sandbox=dict(strength),
+            allow_weak=allow_weak,
+        )
+        return
+    head = archive.get_meta("audit_head")
+    report = verify(audit.log.path, anchor=None if head is None else (int(head[0]), str(head[1])))
+    if not report.ok:
+        # Appending now would move the anchor and hide a cut at the end: refuse instead.
+        raise ConfigError(
+            "the run's audit log does not verify, so it cannot be resumed:\n" + format_report(report)
+        )
+    changed = sorted(k for k in set(started) | set(hashes) if started.get(k) != hashes.get(k))
+    if changed:
+        audit.append("task_tampered", when="resume", files=changed)
+        raise ConfigError(
+            f"the task's files changed since the run started: {', '.join(changed)}; "
+            "a run is scored by the task it started with (start a new run instead)"
+        )
+    audit.append("resume", sandbox=dict(strength), allow_weak=allow_weak)
+
+
+def trusted_hashes(experiment: Path, config: Config, task: Task) -> dict[str, str]:
+    """sha256 of the task module and the files the task declares (its data)."""
+    paths = [experiment / config.task.module, *task.files()]
+    return file_hashes(paths, experiment)
+
+
+def build_gates(config: Config, experiment: Path, run: RunDir, task: Task) -> list[PreRunGate]:
+    gates: list[PreRunGate] = [EvolveRegionGate()]
+    c = config.constraints
+    if c.enabled:
+        forbidden = [str(experiment), str(run.path), str(experiment / config.task.module)]
+        forbidden += [str(p) for p in [*task.hidden_paths(), *task.files()]]
+        policy = ConstraintPolicy(
+            files=None if c.files is None else tuple(c.files),
+            forbid_imports=DEFAULT_FORBIDDEN_IMPORTS + tuple(c.forbid_imports),
+            allow_imports=tuple(c.allow_imports),
+            forbid_calls=DEFAULT_FORBIDDEN_CALLS + tuple(c.forbid_calls),
+            forbidden_paths=tuple(forbidden),
+            max_changed_lines=c.max_changed_lines,
+        )
+        gates.append(ConstraintGate(policy))
+    return gates
+
+
+def build_promoter(config: Config, archive: Archive, audit: Audit) -> Promoter:
+    p = config.promotion
+    return Promoter(
+        archive=archive,
+        audit=audit,
+        objective=config.task.objective,
+        maximize=config.maximize,
+        approval=p.approval,
+        threshold_gain=p.threshold_gain,
+        reruns=p.reruns,
+        k=p.k,
+        min_gain=p.min_gain,
+        heldout_tolerance=p.heldout_tolerance,
+        base_seed=config.experiment.seed,
+    )
 
 
 def run_context(run: RunDir, config: Config, experiment: Path, *, allow_weak: bool) -> RunContext:
@@ -153,11 +288,17 @@ def build_executor(config: Config, ctx: RunContext) -> Executor:
     return LocalExecutor(ctx, workers=config.run.workers)
 
 
-def build_proposer(config: Config) -> Proposer:
+def build_proposer(config: Config, experiment: Path) -> Proposer:
+    """The proposer the config names; an LLM proposer falls back on the mutator."""
     from evoforge.proposers.mutate import Mutator
 
     p = config.proposer
-    return Mutator(crossover_rate=p.crossover_rate, multi_rate=p.multi_rate, sigma=p.sigma)
+    mutator = Mutator(crossover_rate=p.crossover_rate, multi_rate=p.multi_rate, sigma=p.sigma)
+    if p.kind == "llm" and p.llm is not None:
+        from evoforge.proposers.llm import build_llm_proposer
+
+        return build_llm_proposer(p.llm, experiment=experiment, fallback=mutator)
+    return mutator
 
 
 def sandbox_strength(layers: str, allow_weak: bool) -> Mapping[str, str]:

@@ -138,3 +138,26 @@ def test_sqlite_refuses_other_schema_versions(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(SchemaError, match="schema version 999"):
         SQLiteArchive(path)
+
+
+def test_reruns_replace_by_seed_and_approvals_filter_by_state(archive: Archive) -> None:
+    from evoforge.archive import Approval, Rerun
+
+    c = add(archive, {"a.py": "1"})
+    archive.add_rerun(Rerun(c.id, 7, True, {"m": 0.5}, {"t": 0.4}))
+    archive.add_rerun(Rerun(c.id, 3, False, {}, {}, "boom"))
+    archive.add_rerun(Rerun(c.id, 7, True, {"m": 0.6}, {"t": 0.5}))
+    assert [(r.seed, r.ok) for r in archive.reruns(c.id)] == [(3, False), (7, True)]
+    assert archive.reruns(c.id)[1].metrics == {"m": 0.6}
+    d = add(archive, {"a.py": "2"})
+    archive.put_approval(Approval(c.id, "pending", {"gain": 0.1}, 1.0))
+    archive.put_approval(Approval(d.id, "confirming", {}, 2.0))
+    archive.put_approval(Approval(c.id, "approved", {"gain": 0.1}, 1.0, 3.0, "ana", "looks right"))
+    assert [a.candidate_id for a in archive.approvals()] == [c.id, d.id]
+    (done,) = archive.approvals(states=["approved"])
+    assert (done.who, done.reason, done.decided_at, done.evidence) == (
+        "ana",
+        "looks right",
+        3.0,
+        {"gain": 0.1},
+    )

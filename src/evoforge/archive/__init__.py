@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evoforge.archive._base import SCHEMA_VERSION, Archive, ChampionMove
+from evoforge.archive._base import SCHEMA_VERSION, Approval, Archive, ChampionMove, Rerun
 from evoforge.archive.memory import MemoryArchive
 from evoforge.archive.sqlite import SchemaError, SQLiteArchive
 
@@ -21,9 +21,11 @@ def open_archive(url: str, *, readonly: bool = False) -> Archive:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "Approval",
     "Archive",
     "ChampionMove",
     "MemoryArchive",
+    "Rerun",
     "SQLiteArchive",
     "SchemaError",
     "open_archive",

@@ -30,6 +30,32 @@ class ChampionMove:
     at: float
 
 
+@dataclass(frozen=True)
+class Rerun:
+    """One confirmation run of a candidate with a fresh seed (not a new candidate)."""
+
+    candidate_id: int
+    seed: int
+    ok: bool
+    metrics: Mapping[str, float]
+    heldout: Mapping[str, float]
+    failure: str = ""
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A promotion request and its fate: confirming -> pending -> approved | rejected,
+    or confirming -> declined (lost to the champion beyond noise) / promoted (auto)."""
+
+    candidate_id: int
+    state: str
+    evidence: Mapping[str, Any]
+    requested_at: float
+    decided_at: float | None = None
+    who: str = ""
+    reason: str = ""
+
+
 class Archive(abc.ABC):
     """Storage of candidates, code, blobs, champion history and run metadata."""
 
@@ -96,6 +122,22 @@ class Archive(abc.ABC):
     def champion(self) -> Candidate | None:
         history = self.champion_history()
         return self.get(history[-1].candidate_id) if history else None
+
+    # -- confirmation re-runs and approvals -----------------------------------------
+    @abc.abstractmethod
+    def add_rerun(self, rerun: Rerun) -> None:
+        """Record a confirmation run (replacing one with the same candidate and seed)."""
+
+    @abc.abstractmethod
+    def reruns(self, candidate_id: int) -> list[Rerun]: ...
+
+    @abc.abstractmethod
+    def put_approval(self, approval: Approval) -> None:
+        """Insert or replace the approval record of ``approval.candidate_id``."""
+
+    @abc.abstractmethod
+    def approvals(self, *, states: Iterable[str] | None = None) -> list[Approval]:
+        """Approval records in request order, optionally filtered by state."""
 
     # -- metadata -------------------------------------------------------------------
     @abc.abstractmethod

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from evoforge.archive._base import Archive, ChampionMove, check_fields
+from evoforge.archive._base import Approval, Archive, ChampionMove, Rerun, check_fields
 from evoforge.candidate import Candidate, Files, Status, code_hash
 
 
@@ -19,6 +19,8 @@ class MemoryArchive(Archive):
         self._cands: list[Candidate] = []
         self._moves: list[ChampionMove] = []
         self._meta: dict[str, Any] = {}
+        self._reruns: dict[tuple[int, int], Rerun] = {}
+        self._approvals: dict[int, Approval] = {}
 
     def put_code(self, files: Files) -> str:
         h = code_hash(files)
@@ -106,6 +108,23 @@ class MemoryArchive(Archive):
 
     def champion_history(self) -> list[ChampionMove]:
         return list(self._moves)
+
+    def add_rerun(self, rerun: Rerun) -> None:
+        self._reruns[(rerun.candidate_id, rerun.seed)] = rerun
+
+    def reruns(self, candidate_id: int) -> list[Rerun]:
+        return sorted(
+            (r for (c, _), r in self._reruns.items() if c == candidate_id), key=lambda r: r.seed
+        )
+
+    def put_approval(self, approval: Approval) -> None:
+        self._approvals.pop(approval.candidate_id, None)
+        self._approvals[approval.candidate_id] = approval
+
+    def approvals(self, *, states: Iterable[str] | None = None) -> list[Approval]:
+        wanted = None if states is None else set(states)
+        rows = sorted(self._approvals.values(), key=lambda a: (a.requested_at, a.candidate_id))
+        return [a for a in rows if wanted is None or a.state in wanted]
 
     def set_meta(self, key: str, value: Any) -> None:
         self._meta[key] = value

@@ -16,7 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from evoforge.archive._base import SCHEMA_VERSION, Archive, ChampionMove, check_fields
+from evoforge.archive._base import (
+    SCHEMA_VERSION,
+    Approval,
+    Archive,
+    ChampionMove,
+    Rerun,
+    check_fields,
+)
 from evoforge.candidate import Candidate, Files, Status, code_hash, dumps
 
 _SCHEMA = """
@@ -59,6 +66,24 @@ CREATE TABLE IF NOT EXISTS scores (
     PRIMARY KEY (metric, candidate_id)
 );
 CREATE INDEX IF NOT EXISTS scores_value ON scores(metric, value);
+CREATE TABLE IF NOT EXISTS reruns (
+    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+    seed INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    metrics TEXT NOT NULL,
+    heldout TEXT NOT NULL,
+    failure TEXT NOT NULL,
+    PRIMARY KEY (candidate_id, seed)
+);
+CREATE TABLE IF NOT EXISTS approvals (
+    candidate_id INTEGER PRIMARY KEY REFERENCES candidates(id),
+    state TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    requested_at REAL NOT NULL,
+    decided_at REAL,
+    who TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS champions (
     seq INTEGER PRIMARY KEY,
     candidate_id INTEGER NOT NULL REFERENCES candidates(id),
@@ -267,6 +292,54 @@ class SQLiteArchive(Archive):
             "SELECT seq, candidate_id, action, reason, at FROM champions ORDER BY seq"
         )
         return [ChampionMove(int(s), int(c), str(a), str(r), float(t)) for s, c, a, r, t in rows]
+
+    # -- confirmation re-runs and approvals -----------------------------------------
+    def add_rerun(self, rerun: Rerun) -> None:
+        self._write(
+            "INSERT OR REPLACE INTO reruns VALUES (?, ?, ?, ?, ?, ?)",
+            (rerun.candidate_id, rerun.seed, int(rerun.ok), dumps(rerun.metrics),
+             dumps(rerun.heldout), rerun.failure),
+        )  # fmt: skip
+
+    def reruns(self, candidate_id: int) -> list[Rerun]:
+        rows = self._conn.execute(
+            "SELECT candidate_id, seed, ok, metrics, heldout, failure FROM reruns "
+            "WHERE candidate_id=? ORDER BY seed",
+            (candidate_id,),
+        )
+        return [
+            Rerun(int(c), int(s), bool(ok), json.loads(m), json.loads(h), str(f))
+            for c, s, ok, m, h, f in rows
+        ]
+
+    def put_approval(self, approval: Approval) -> None:
+        a = approval
+        self._write(
+            "INSERT OR REPLACE INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (a.candidate_id, a.state, dumps(a.evidence), a.requested_at, a.decided_at, a.who,
+             a.reason),
+        )  # fmt: skip
+
+    def approvals(self, *, states: Iterable[str] | None = None) -> list[Approval]:
+        sql = "SELECT candidate_id, state, evidence, requested_at, decided_at, who, reason FROM approvals"
+        params: list[Any] = []
+        if states is not None:
+            wanted = list(states)
+            sql += f" WHERE state IN ({', '.join('?' for _ in wanted)})"
+            params = wanted
+        rows = self._conn.execute(sql + " ORDER BY requested_at, candidate_id", params)
+        return [
+            Approval(
+                int(c),
+                str(st),
+                json.loads(ev),
+                float(rq),
+                None if dc is None else float(dc),
+                str(w),
+                str(r),
+            )
+            for c, st, ev, rq, dc, w, r in rows
+        ]
 
     # -- metadata -------------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:

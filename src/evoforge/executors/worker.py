@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import math
 import os
 import shutil
 import sys
@@ -22,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from evoforge.candidate import Evaluation, RunResult
+from evoforge.gates.detectors import metric_flags
 from evoforge.sandbox._base import Limits, RunSpec, Sandbox
 from evoforge.tasks._base import OutputError, Task
 
@@ -43,6 +43,8 @@ class RunContext:
     threads: int = 1
     keep_scratch: bool = False
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    task_hashes: Mapping[str, str] = field(default_factory=dict)
+    """sha256 of the task's files taken when the run started; checked before each scoring."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,15 @@ class Job:
     files: Mapping[str, str]
     attempt: int
     seed: int
+    purpose: str = "candidate"
+    """"candidate" for a first evaluation, "confirm" for a re-run with a fresh seed."""
+
+    @property
+    def key(self) -> str:
+        """Unique among jobs in flight: names the scratch folder and the pid file."""
+        if self.purpose == "confirm":
+            return f"c{self.candidate_id}-s{self.seed}"
+        return f"c{self.candidate_id}-a{self.attempt}"
 
 
 def load_task(experiment: Path, module: str, obj: str) -> Task:
@@ -113,8 +124,8 @@ def evaluate(
     """Prepare, run and score one candidate. Never raises for a candidate's fault."""
     task = task or _task_for(ctx.experiment, ctx.task_module, ctx.task_object)
     sandbox = sandbox or _sandbox_for(ctx.sandbox_layers, ctx.allow_weak)
-    scratch = ctx.scratch_root / f"c{job.candidate_id}-a{job.attempt}"
-    pidfile = ctx.active_dir / str(job.candidate_id)
+    scratch = ctx.scratch_root / job.key
+    pidfile = ctx.active_dir / job.key
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     try:
@@ -142,6 +153,14 @@ def evaluate(
         failure = run_failure(run)
         if failure:
             return Evaluation(ok=False, failure=failure, run=run)
+        changed = changed_files(ctx.task_hashes, ctx.experiment)
+        if changed:
+            return Evaluation(
+                ok=False,
+                failure=f"task files changed since the run started: {', '.join(changed)}",
+                run=run,
+                flags=("task_tampered",),
+            )
         return score(task, scratch, ctx.heldout, run)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -189,25 +208,39 @@ def score(task: Task, scratch: Path, heldout: tuple[str, ...], run: RunResult) -
                 ok=False, failure=f"metric {name!r} is not a number: {value!r}", run=run
             )
         (held if name in heldout else metrics)[name] = number
-    bad = sorted(k for k, v in {**metrics, **held}.items() if not math.isfinite(v))
-    if bad:
+    values = {**metrics, **held}
+    flags = tuple(metric_flags(values, task.bounds))
+    if flags:
+        why = "; ".join(_explain(f, values, task.bounds) for f in flags)
         return Evaluation(
-            ok=False,
-            failure=f"non-finite metric: {', '.join(bad)}",
-            metrics=metrics,
-            heldout=held,
-            run=run,
+            ok=False, failure=why, metrics=metrics, heldout=held, run=run, flags=flags
         )
     return Evaluation(ok=True, metrics=metrics, heldout=held, run=run)
 
 
-def _last_line(text: str) -> str:
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1][:300] if lines else ""
+def _explain(
+    flag: str, values: Mapping[str, float], bounds: Mapping[str, tuple[float, float]]
+) -> str:
+    kind, name = flag.split(":", 1)
+    if kind == "non_finite":
+        return f"non-finite metric: {name}={values[name]}"
+    lo, hi = bounds[name]
+    return f"metric {name}={values[name]:.6g} outside the task's bounds [{lo:g}, {hi:g}]"
 
 
-def _short_tb() -> str:
-    return "".join(traceback.format_exc(limit=6))[-2000:]
+def changed_files(expected: Mapping[str, str], root: Path) -> list[str]:
+    """Which of the trusted files hashed at run start differ now (or are gone)."""
+    from evoforge.audit import file_hashes
+
+    changed: list[str] = []
+    for rel, digest in sorted(expected.items()):
+        try:
+            now = file_hashes([root / rel], root).get(rel)
+        except FileNotFoundError:
+            now = None
+        if now != digest:
+            changed.append(rel)
+    return changed
 
 
 def worker_init() -> None:
@@ -219,3 +252,12 @@ def worker_init() -> None:
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() == 1:  # the driver died before we set it
         os._exit(1)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def _short_tb() -> str:
+    return "".join(traceback.format_exc(limit=6))[-2000:]

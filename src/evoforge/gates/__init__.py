@@ -1,6 +1,16 @@
 """Gates: decisions before a run, after scoring and before promotion."""
 
 from evoforge.gates._base import ALLOW, AllowAll, Decision, PreRunGate, check_all
+from evoforge.gates.constraints import ConstraintGate, ConstraintPolicy
 from evoforge.gates.region import EvolveRegionGate
 
-__all__ = ["ALLOW", "AllowAll", "Decision", "EvolveRegionGate", "PreRunGate", "check_all"]
+__all__ = [
+    "ALLOW",
+    "AllowAll",
+    "ConstraintGate",
+    "ConstraintPolicy",
+    "Decision",
+    "EvolveRegionGate",
+    "PreRunGate",
+    "check_all",
+]

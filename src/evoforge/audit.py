@@ -1,0 +1,412 @@
+"""The audit trail: an append-only, hash-chained JSONL log, one per run.
+
+Each line is one entry, a JSON object with the keys ``seq`` (1, 2, 3, ...),
+``at`` (Unix time in seconds), ``event`` (a short name such as ``run_start``,
+``promotion``, ``approval``, ``rollback``), ``data`` (a JSON object), ``prev``
+(the ``hash`` of the entry before it; :data:`GENESIS` for the first) and
+``hash``: the sha256 of the canonical JSON (sorted keys, compact separators) of
+the entry without its ``hash``, so it covers seq, at, event, data and prev.
+
+What :func:`verify` can tell from the file alone: an edited line (its hash no
+longer matches its content), a deleted line (a gap in ``seq``), reordered lines
+(``seq`` going backwards), a forged or replaced line (a ``prev`` that is not the
+hash of the entry before it) and a line that is not JSON. What the file alone
+cannot show is lines removed from the end, or a tail rewritten with fresh hashes:
+the chain detects tampering, it does not prevent it, since whoever can write the
+file can rewrite all of it. So the driver records :meth:`AuditLog.head` somewhere
+else (the run's archive) after every append and passes that record to
+:func:`verify` as ``anchor``.
+
+Concurrency contract: one writer. Only one process (the driver, or a command run
+while no driver runs) appends to a log, through one :class:`AuditLog`; an
+instance is not thread-safe. Each append is one ``write`` to a file opened with
+``O_APPEND``, then ``fsync``, so an entry is durable when :meth:`AuditLog.append`
+returns. Readers may read at any time; a crash mid-write can leave a torn last
+line, which :func:`verify` reports and the next append starts after.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import numbers
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GENESIS = "0" * 64
+"""The ``prev`` of the first entry."""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the log, as written."""
+
+    seq: int
+    at: float
+    event: str
+    data: Mapping[str, Any]
+    prev: str
+    hash: str
+
+    def content(self) -> dict[str, Any]:
+        """What the hash covers: every field but ``hash``."""
+        return {
+            "seq": self.seq,
+            "at": self.at,
+            "event": self.event,
+            "data": dict(self.data),
+            "prev": self.prev,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of :func:`verify`: one human-readable line per problem found."""
+
+    path: Path
+    entries: int
+    """Lines in the log (valid or not)."""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class AuditLog:
+    """Appends hash-chained entries to one JSONL file (see the module docstring).
+
+    The constructor stores the path only; the file is created by the first
+    append, and the chain's head is read from it on first use.
+    """
+
+    def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self._head: tuple[int, str] | None = None
+        self._torn_tail = False
+
+    def append(self, event: str, /, **data: Any) -> AuditEntry:
+        """Write one entry and fsync it; ``data`` must be JSON-like (mappings,
+        sequences, str, numbers, bool, None, paths, enums)."""
+        seq, prev = self.head()
+        content = {
+            "seq": seq + 1,
+            "at": float(self.clock()),
+            "event": str(event),
+            "data": _plain(data),
+            "prev": prev,
+        }
+        digest = _digest(content)
+        line = json.dumps({**content, "hash": digest}, separators=(",", ":"), allow_nan=True)
+        payload = (("\n" if self._torn_tail else "") + line + "\n").encode("utf-8")
+        self._write(payload)
+        self._torn_tail = False
+        self._head = (seq + 1, digest)
+        return _entry(content, digest)
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the last entry; ``(0, GENESIS)`` for an empty or absent log."""
+        if self._head is None:
+            self._head = (0, GENESIS)
+            raw = self.path.read_bytes() if self.path.exists() else b""
+            self._torn_tail = bool(raw) and not raw.endswith(b"\n")
+            for line in reversed(raw.splitlines()):
+                try:
+                    last = parse_line(line)
+                except ValueError:
+                    continue
+                self._head = (last.seq, last.hash)
+                break
+        return self._head
+
+    def entries(self) -> list[AuditEntry]:
+        """Every line that parses as an entry, in file order; :func:`verify` reports the rest."""
+        if not self.path.exists():
+            return []
+        found: list[AuditEntry] = []
+        for line in self.path.read_bytes().splitlines():
+            try:
+                found.append(parse_line(line))
+            except ValueError:
+                continue
+        return found
+
+    def _write(self, payload: bytes) -> None:
+        created = not self.path.exists()
+        if created:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:  # the new name must survive a crash too
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+
+
+def parse_line(line: bytes | str) -> AuditEntry:
+    """One line as an entry; ValueError says why it is not one (the hash is not checked)."""
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError("not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise ValueError("not an entry (not a JSON object)")
+    kinds: dict[str, type | tuple[type, ...]] = {
+        "seq": int,
+        "at": (int, float),
+        "event": str,
+        "data": dict,
+        "prev": str,
+        "hash": str,
+    }
+    for key, kind in kinds.items():
+        if key not in obj:
+            raise ValueError(f"not an entry (no {key!r})")
+        if not isinstance(obj[key], kind) or isinstance(obj[key], bool):
+            raise ValueError(f"not an entry ({key!r} has the wrong type)")
+    if set(obj) != set(kinds):
+        raise ValueError(
+            f"not an entry (unexpected keys: {', '.join(sorted(set(obj) - set(kinds)))})"
+        )
+    return AuditEntry(obj["seq"], obj["at"], obj["event"], obj["data"], obj["prev"], obj["hash"])
+
+
+def verify(path: Path, *, anchor: tuple[int, str] | None = None) -> VerifyReport:
+    """Check the chain of the log at ``path``; ``anchor`` is the (seq, hash) recorded
+    elsewhere after the last append (without it, lines removed from the end go unseen).
+
+    The log may be one entry ahead of the anchor (a crash between the append and
+    the record); more than that is reported.
+    """
+    path = Path(path)
+    if not path.exists():
+        return VerifyReport(path, 0, [f"{path}: no audit log"])
+    lines = path.read_bytes().splitlines()
+    problems: list[tuple[int, str]] = []
+    parsed: list[tuple[int, AuditEntry]] = []
+    for n, raw in enumerate(lines, 1):
+        try:
+            entry = parse_line(raw)
+        except ValueError as exc:
+            problems.append((n, f"line {n}: {exc}"))
+            continue
+        if _digest(entry.content()) != entry.hash:
+            problems.append((n, f"line {n}: edited (hash does not match its content)"))
+        parsed.append((n, entry))
+    where: dict[int, list[int]] = {}
+    for n, entry in parsed:
+        where.setdefault(entry.seq, []).append(n)
+    problems += _order_problems(parsed, where)
+    problems += _chain_problems(parsed, where)
+    problems.sort(key=lambda p: p[0])
+    messages = [m for _, m in problems]
+    if anchor is not None:
+        messages += _anchor_problems(parsed, where, anchor)
+    return VerifyReport(path, len(lines), messages)
+
+
+def _order_problems(
+    parsed: list[tuple[int, AuditEntry]], where: Mapping[int, list[int]]
+) -> list[tuple[int, str]]:
+    problems: list[tuple[int, str]] = []
+    last_seq, last_line = 0, 0
+    for n, entry in parsed:
+        s = entry.seq
+        if where[s][0] != n:
+            problems.append((n, f"line {n}: repeats seq {s} (first at line {where[s][0]})"))
+        elif s <= last_seq:
+            problems.append((n, f"line {n}: out of order (seq {s} after seq {last_seq})"))
+        elif s > last_seq + 1:
+            gap = range(last_seq + 1, s)
+            later = [g for g in gap if g in where and where[g][0] > n]
+            if later:
+                at = ", ".join(f"seq {g} is at line {where[g][0]}" for g in later)
+                problems.append((n, f"line {n}: out of order (seq {s} after seq {last_seq}; {at})"))
+            # Lines between the two entries that are not entries may be the absent ones.
+            absent = [g for g in gap if g not in where][n - last_line - 1 :]
+            if absent:
+                problems.append((n, f"line {n}: {_missing(absent, s)}"))
+        last_seq, last_line = s, n
+    return problems
+
+
+def _missing(absent: list[int], found: int) -> str:
+    if len(absent) == 1:
+        return f"a line is missing before it (seq {absent[0]} expected, found {found})"
+    return (
+        f"{len(absent)} lines are missing before it "
+        f"(seqs {absent[0]}..{absent[-1]} absent, found {found})"
+    )
+
+
+def _chain_problems(
+    parsed: list[tuple[int, AuditEntry]], where: Mapping[int, list[int]]
+) -> list[tuple[int, str]]:
+    """Each entry's prev against the hash of the entry with the seq before it, wherever
+    that sits (so reordering is reported once, as such, and not as a broken chain)."""
+    by_line = dict(parsed)
+    problems: list[tuple[int, str]] = []
+    for n, entry in parsed:
+        if entry.seq == 1:
+            if entry.prev != GENESIS:
+                why = "the first entry's prev is not the genesis value"
+                problems.append((n, f"line {n}: chain broken ({why})"))
+            continue
+        before = where.get(entry.seq - 1, [])
+        if before and entry.prev not in {by_line[m].hash for m in before}:
+            why = f"prev is not the hash of seq {entry.seq - 1} at line {before[0]}"
+            problems.append(
+                (n, f"line {n}: chain broken ({why}): that line was replaced or this one forged")
+            )
+    return problems
+
+
+def _anchor_problems(
+    parsed: list[tuple[int, AuditEntry]], where: Mapping[int, list[int]], anchor: tuple[int, str]
+) -> list[str]:
+    seq, digest = int(anchor[0]), str(anchor[1])
+    last = max((e.seq for _, e in parsed), default=0)
+    if seq <= 0:
+        return [] if last <= 1 else [_ahead(last, seq)]
+    if last < seq:
+        return [
+            f"the log ends at seq {last} but the archive recorded seq {seq}: "
+            "lines were removed from the end"
+        ]
+    by_line = dict(parsed)
+    lines = where.get(seq, [])
+    problems: list[str] = []
+    if not lines:
+        problems.append(f"the archive recorded seq {seq}, which is not in the log")
+    elif digest not in {by_line[n].hash for n in lines}:
+        problems.append(
+            f"the entry at seq {seq} (line {lines[0]}) has hash {by_line[lines[0]].hash[:12]}… "
+            f"but the archive recorded {digest[:12]}…: the hash differs, the log was rewritten"
+        )
+    if last > seq + 1:
+        problems.append(_ahead(last, seq))
+    return problems
+
+
+def _ahead(last: int, seq: int) -> str:
+    return (
+        f"the log goes on to seq {last} but the archive recorded seq {seq}: "
+        "lines were added that the driver did not record"
+    )
+
+
+def format_report(report: VerifyReport) -> str:
+    """The report for people and for grep; the last line is ``audit: ok (N entries)``
+    or ``audit: FAILED (K problems in N entries)``."""
+    lines = [f"audit_log: {report.path}", *report.problems]
+    n = report.entries
+    if report.ok:
+        lines.append(f"audit: ok ({n} {'entry' if n == 1 else 'entries'})")
+    else:
+        k = len(report.problems)
+        lines.append(
+            f"audit: FAILED ({k} {'problem' if k == 1 else 'problems'} in "
+            f"{n} {'entry' if n == 1 else 'entries'})"
+        )
+    return "\n".join(lines)
+
+
+def file_hashes(paths: Iterable[Path], root: Path) -> dict[str, str]:
+    """sha256 of each file; a folder contributes every file under it (``__pycache__``
+    skipped). Keys are paths relative to ``root`` (posix), or absolute for files
+    outside it. A missing path raises FileNotFoundError."""
+    root = Path(root).resolve()
+    hashes: dict[str, str] = {}
+    for given in paths:
+        path = Path(given)
+        if not path.is_absolute():
+            path = root / path
+        if path.is_dir():
+            for file in _files_under(path):
+                hashes[_key(file, root)] = _sha256(file)
+        elif path.exists():
+            hashes[_key(path, root)] = _sha256(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder to hash")
+    return dict(sorted(hashes.items()))
+
+
+def hash_changes(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """What differs between two :func:`file_hashes` results, one line per file."""
+    changes: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        if key not in after:
+            changes.append(f"{key}: removed")
+        elif key not in before:
+            changes.append(f"{key}: added")
+        elif before[key] != after[key]:
+            changes.append(f"{key}: changed")
+    return changes
+
+
+def _files_under(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        found.extend(Path(dirpath) / name for name in sorted(filenames))
+    return found
+
+
+def _key(path: Path, root: Path) -> str:
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _digest(content: Mapping[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _entry(content: Mapping[str, Any], digest: str) -> AuditEntry:
+    return AuditEntry(
+        content["seq"], content["at"], content["event"], content["data"], content["prev"], digest
+    )
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as the JSON it will be read back as, so the hash written is the hash
+    recomputed from the line (tuples become lists, paths strings, keys strings)."""
+    if isinstance(value, enum.Enum):
+        return _plain(value.value)
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, numbers.Integral):  # numpy integers too
+        return int(value)
+    if isinstance(value, numbers.Real):  # NaN and inf are written as JSON's NaN/Infinity
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    raise TypeError(f"audit data must be JSON-like, not {type(value).__name__}")

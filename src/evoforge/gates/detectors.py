@@ -1,0 +1,85 @@
+"""Gaming detectors: after scoring, each suspicious sign raises a named flag.
+
+Flags never change a score; they are recorded with the candidate, shown wherever
+it appears, and a flagged candidate is never promoted automatically. Flags built
+from held-out metrics start with ``heldout_`` and are never shown to proposers,
+so the held-out data cannot leak into the search through them.
+
+Two checks run in the worker (they need the task's declared bounds) and make the
+evaluation fail, because the number is not a valid score at all:
+``non_finite:<metric>`` and ``out_of_bounds:<metric>``. The rest run in the driver,
+which knows the parent and the recent history:
+
+- ``jump``: the gain over the parent is far beyond the recent gains;
+- ``heldout_drop:<metric>``: the search metric rose over the parent while a
+  held-out metric fell (overfitting the validation data);
+- ``implausibly_fast``: the child ran many times faster than its parent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from evoforge.candidate import Candidate
+
+
+def metric_flags(
+    metrics: Mapping[str, float], bounds: Mapping[str, tuple[float, float]]
+) -> list[str]:
+    """Flags that make an evaluation invalid: non-finite or out-of-bounds metrics."""
+    flags: list[str] = []
+    for name, value in sorted(metrics.items()):
+        if not math.isfinite(value):
+            flags.append(f"non_finite:{name}")
+        elif name in bounds:
+            lo, hi = bounds[name]
+            if not lo <= value <= hi:
+                flags.append(f"out_of_bounds:{name}")
+    return flags
+
+
+def visible_flags(flags: Sequence[str]) -> tuple[str, ...]:
+    """The flags a proposer may see (none derived from held-out metrics)."""
+    return tuple(f for f in flags if not f.startswith("heldout_"))
+
+
+@dataclass(frozen=True)
+class GamingDetectors:
+    objective: str
+    maximize: bool
+    jump_factor: float = 5.0
+    jump_history: int = 10
+    heldout_drop: float = 0.01
+    fast_factor: float = 10.0
+
+    def gain(self, child: Candidate, parent: Candidate) -> float | None:
+        new, old = child.score(self.objective), parent.score(self.objective)
+        if new is None or old is None:
+            return None
+        return (new - old) if self.maximize else (old - new)
+
+    def check(
+        self, child: Candidate, parent: Candidate | None, recent_gains: Sequence[float]
+    ) -> tuple[str, ...]:
+        """Flags for a successful child, given its first parent and recent positive gains."""
+        if parent is None:
+            return ()
+        flags: list[str] = []
+        gain = self.gain(child, parent)
+        positive = [g for g in recent_gains if g > 0]
+        enough = len(positive) >= self.jump_history
+        if gain is not None and enough and gain > self.jump_factor * max(positive):
+            flags.append("jump")
+        if gain is not None and gain > 0:
+            for name, value in sorted(child.heldout.items()):
+                before = parent.heldout.get(name)
+                if before is None:
+                    continue
+                drop = (before - value) if self.maximize else (value - before)
+                if drop > self.heldout_drop:
+                    flags.append(f"heldout_drop:{name}")
+        if parent.wall_s >= 1.0 and child.wall_s * self.fast_factor < parent.wall_s:
+            flags.append("implausibly_fast")
+        return tuple(flags)

@@ -1,0 +1,149 @@
+"""Human control of a run: approve, reject, rollback — one code path for CLI, dashboard and loop.
+
+The driver is the only writer of a run's archive. While it runs, a person's
+decision is written as a request file into ``RUN/requests/`` and the driver
+applies it at its next step; when no driver runs, the command applies it
+directly. Either way the same function below makes the change and appends it to
+the audit trail, whose head is anchored in the archive so that removing lines
+from the end of the log is detected too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evoforge.archive import Approval, Archive
+from evoforge.audit import AuditLog
+
+
+class ControlError(ValueError):
+    """The requested action is not possible (wrong state, unknown candidate...)."""
+
+
+@dataclass
+class Audit:
+    """The run's audit log, with its head recorded in the archive after each entry."""
+
+    log: AuditLog
+    archive: Archive
+
+    def append(self, event: str, **data: Any) -> None:
+        self.log.append(event, **data)
+        self.archive.set_meta("audit_head", list(self.log.head()))
+
+
+def promote(
+    archive: Archive, audit: Audit, cid: int, *, who: str, reason: str, evidence: dict[str, Any]
+) -> None:
+    move = archive.move_champion(cid, action="promote", reason=f"{who}: {reason}")
+    audit.append(
+        "promotion", candidate=cid, who=who, reason=reason, evidence=evidence, seq=move.seq
+    )
+
+
+def approve(archive: Archive, audit: Audit, cid: int, *, who: str, reason: str) -> str:
+    record = _pending(archive, cid)
+    archive.put_approval(_decided(record, "approved", who, reason))
+    audit.append("approval", candidate=cid, who=who, reason=reason)
+    promote(archive, audit, cid, who=who, reason=reason, evidence=dict(record.evidence))
+    return f"candidate #{cid} approved and promoted to champion"
+
+
+def reject(archive: Archive, audit: Audit, cid: int, *, who: str, reason: str) -> str:
+    record = _pending(archive, cid)
+    archive.put_approval(_decided(record, "rejected", who, reason))
+    audit.append("rejection", candidate=cid, who=who, reason=reason)
+    return f"candidate #{cid} rejected; the champion is unchanged"
+
+
+def rollback(archive: Archive, audit: Audit, cid: int, *, who: str, reason: str) -> str:
+    history = archive.champion_history()
+    current = history[-1].candidate_id if history else None
+    if cid not in {m.candidate_id for m in history}:
+        raise ControlError(f"#{cid} was never champion; rollback moves back to a former champion")
+    if cid == current:
+        raise ControlError(f"#{cid} is already the champion")
+    archive.move_champion(cid, action="rollback", reason=f"{who}: {reason}")
+    audit.append("rollback", candidate=cid, previous=current, who=who, reason=reason)
+    return f"champion rolled back from #{current} to #{cid}"
+
+
+ACTIONS = {"approve": approve, "reject": reject, "rollback": rollback}
+
+
+def apply(archive: Archive, audit: Audit, request: dict[str, Any]) -> str:
+    action = ACTIONS.get(str(request.get("action")))
+    if action is None:
+        raise ControlError(f"unknown action {request.get('action')!r}")
+    try:
+        archive.get(int(request["candidate"]))
+    except KeyError:
+        raise ControlError(f"no candidate #{request['candidate']}") from None
+    return action(
+        archive,
+        audit,
+        int(request["candidate"]),
+        who=str(request["who"]),
+        reason=str(request["reason"]),
+    )
+
+
+# -- requests to a running driver -----------------------------------------------------
+
+
+def submit_request(run_path: Path, action: str, candidate: int, *, who: str, reason: str) -> Path:
+    folder = run_path / "requests"
+    folder.mkdir(exist_ok=True)
+    body = {
+        "action": action,
+        "candidate": candidate,
+        "who": who,
+        "reason": reason,
+        "at": time.time(),
+    }
+    name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+    tmp = folder / f".{name}.tmp"
+    tmp.write_text(json.dumps(body))
+    final = folder / f"{name}.json"
+    os.replace(tmp, final)  # atomic: the driver never sees half a request
+    return final
+
+
+def take_requests(run_path: Path) -> list[tuple[Path, dict[str, Any]]]:
+    folder = run_path / "requests"
+    if not folder.is_dir():
+        return []
+    out: list[tuple[Path, dict[str, Any]]] = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            out.append((path, json.loads(path.read_text())))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return out
+
+
+def answer(path: Path, text: str, *, ok: bool) -> None:
+    """The driver's answer to a request, read back by the command that sent it."""
+    path.with_suffix(".done").write_text(json.dumps({"ok": ok, "message": text}))
+    path.unlink(missing_ok=True)
+
+
+def _pending(archive: Archive, cid: int) -> Approval:
+    for record in archive.approvals():
+        if record.candidate_id == cid:
+            if record.state != "pending":
+                raise ControlError(f"#{cid} is not waiting for approval (it is {record.state})")
+            return record
+    raise ControlError(f"#{cid} is not waiting for approval")
+
+
+def _decided(record: Approval, state: str, who: str, reason: str) -> Approval:
+    return Approval(
+        record.candidate_id, state, record.evidence, record.requested_at, time.time(), who, reason
+    )

@@ -1,0 +1,89 @@
+"""`stop --now` with busy candidates: every candidate process is gone within 2 seconds."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gov_helpers import EVOFORGE, cli, summary, write_experiment
+
+BUSY = """import json
+import subprocess
+import sys
+
+MARK = "{mark}"
+if MARK not in sys.argv:  # re-exec so the candidate's own command line carries the mark
+    import os
+    os.execv(sys.executable, [sys.executable, "program.py", MARK])
+
+# EVOLVE-BLOCK-START
+QUALITY = 0.5  # evolve: float[0.0, 0.9]
+# EVOLVE-BLOCK-END
+
+if QUALITY != 0.5:  # every child of the seed is busy, with busy children of its own
+    for _ in range(2):
+        subprocess.Popen([sys.executable, "-c", "while True: pass", MARK])
+    while True:
+        pass
+json.dump({{"quality": QUALITY, "heldout": QUALITY, "offset": 0, "hits": 0}}, open("out.json", "w"))
+"""
+
+
+def marked(mark: str) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                if mark.encode() in fh.read():
+                    pids.append(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.parametrize("layers", ["process", "auto"])
+def test_stop_now_kills_every_candidate_within_two_seconds_then_resume(
+    tmp_path: Path, layers: str
+) -> None:
+    mark = f"evoforge-busy-{uuid.uuid4().hex}"
+    exp = write_experiment(tmp_path / "exp", candidates=4)
+    (exp / "program.py").write_text(BUSY.format(mark=mark))
+    config = exp / "evoforge.toml"
+    config.write_text(
+        config.read_text()
+        .replace('layers = "process"', f'layers = "{layers}"')
+        .replace("wall_seconds = 20", "wall_seconds = 4")
+    )
+    driver = subprocess.Popen(
+        [*EVOFORGE, "run", str(exp)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            len(marked(mark)) < 4 and time.monotonic() < deadline
+        ):  # 2 busy candidates, 2+ children
+            time.sleep(0.1)
+        assert len(marked(mark)) >= 4, "the busy candidates never started"
+        run = next((exp / "runs").iterdir())
+        started = time.monotonic()
+        cli("stop", str(run), "--now")
+        while marked(mark) and time.monotonic() - started < 2.0:
+            time.sleep(0.05)
+        assert marked(mark) == [], (
+            f"still alive {time.monotonic() - started:.2f}s after stop: {marked(mark)}"
+        )
+        out, _ = driver.communicate(timeout=30)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert summary(out)["state"] == "stopped"
+    resumed = summary(cli("resume", str(run)).stdout)
+    assert resumed["state"] == "finished" and resumed["candidates"] == "4/4"
+    assert marked(mark) == []
