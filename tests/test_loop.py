@@ -269,3 +269,40 @@ def test_proposers_never_see_heldout_and_their_record_and_state_are_kept() -> No
     again = Recording()
     make_loop(archive, again, budget=7).run()
     assert again.restored == {"told": 5}
+
+
+def test_cpu_budget_ends_the_run() -> None:
+    from evoforge.candidate import RunResult
+
+    archive = MemoryArchive()
+
+    def costly(job: Job) -> Evaluation:
+        ev = fake_eval(job)
+        return Evaluation(
+            ok=ev.ok,
+            metrics=ev.metrics,
+            heldout=ev.heldout,
+            failure=ev.failure,
+            run=RunResult(exit_code=0, wall_s=1.0, cpu_s=10.0),
+        )
+
+    loop = make_loop(archive, Increment(steps=(1, 2, 4, 8)), budget=50, evaluate=costly)
+    loop.budget = Budget(candidates=50, deadline=None, cpu_seconds=35.0)
+    assert loop.run() == "CPU budget spent"
+    evaluated = len(archive.candidates(statuses=(Status.SUCCEEDED, Status.FAILED)))
+    assert 4 <= evaluated <= 5  # stops starting new candidates once 35 CPU seconds are used
+
+
+def test_wall_budget_ends_the_run() -> None:
+    archive = MemoryArchive()
+    loop = make_loop(archive, Increment(steps=(1, 2, 4, 8)), budget=50)
+    now = {"t": 0.0}
+
+    def clock() -> float:
+        now["t"] += 1.0
+        return now["t"]
+
+    loop.clock = clock
+    loop.budget = Budget(candidates=50, deadline=20.0)
+    assert loop.run() == "wall budget spent"
+    assert archive.size() < 50

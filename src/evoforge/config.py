@@ -152,7 +152,7 @@ class LLMSection(_Section):
     backoff_seconds: float = Field(default=1.0, ge=0)
     cooldown_seconds: float = Field(default=60.0, ge=0)
     """How long a model that failed (after its retries) is set aside."""
-    fallback_after_seconds: float = Field(default=300.0, ge=0)
+    fallback_after_seconds: float = Field(default=120.0, ge=0)
     """No model answered for this long: propose with the built-in mutator until one does."""
     max_tokens: int | None = Field(default=None, gt=0)
     max_cost: float | None = Field(default=None, gt=0)
@@ -293,7 +293,8 @@ def _format_errors(source: str, exc: ValidationError) -> str:
             msg = "required key is missing"
         else:
             msg = err["msg"]
-            if "input" in err and kind not in ("model_type",):
+            secretish = any("key" in str(part).lower() for part in err["loc"])
+            if "input" in err and kind not in ("model_type",) and not secretish:
                 msg += f" (got {err['input']!r})"
         lines.append(f"  {key}: {msg}")
     return "\n".join(lines)

@@ -110,7 +110,8 @@ def line_for(c: Candidate, objective: str) -> str:
         what = f"{objective}={_fmt(c.score(objective))}"
     else:
         what = f"{c.status.value}: {c.failure.splitlines()[0][:100] if c.failure else ''}"
-    return f"#{c.id} {c.proposer}/{c.operator} {what} ({c.wall_s:.1f}s)"
+    flags = f" [flags: {', '.join(c.flags)}]" if c.flags else ""
+    return f"#{c.id} {c.proposer}/{c.operator} {what} ({c.wall_s:.1f}s){flags}"
 
 
 def make_display(objective: str) -> LiveDisplay | LineDisplay:

@@ -236,6 +236,9 @@ class Loop:
         if not self.proposer.wants_context:
             return Feedback(objective=self.objective, direction=direction, seed=self.seed_files)
         top = self.archive.top(self.objective, maximize=self.maximize, limit=3)
+        # Beside the best, a few recent successes (often other islands, other ideas).
+        seen = {c.id for c in top}
+        recent_ok = [c for c in self.archive.recent(island=None, limit=8) if c.id not in seen]
         recent = self.archive.candidates(
             statuses=(Status.FAILED,), since_id=max(0, self.archive.size() - 30)
         )
@@ -244,9 +247,14 @@ class Loop:
             direction=direction,
             seed=self.seed_files,
             best=self._parent(top[0]) if top else None,
-            inspirations=[self._parent(c) for c in top[1:]],
+            inspirations=[self._parent(c) for c in [*top[1:], *recent_ok[-2:]]],
             recent_failures=[self._for_proposer(c) for c in recent[-3:]],
         )
+
+    def _save_proposer_state(self) -> None:
+        state = self.proposer.state()
+        if state:
+            self.archive.set_meta("proposer_state", dict(state))
 
     def _store_meta(self, meta: Mapping[str, Any]) -> dict[str, Any]:
         extra = {k: v for k, v in meta.items() if k not in ("prompt", "response")}
@@ -261,6 +269,7 @@ class Loop:
         """A proposal that produced no usable child: recorded (with its raw answer) when it cost something."""
         self.stats.proposal_errors += 1
         self._rejections_in_a_row += 1
+        self._save_proposer_state()  # a rejected answer may have cost tokens
         if not exc.meta:
             return
         self.archive.add(
@@ -343,9 +352,7 @@ class Loop:
         if cand.parent_ids:
             parents = [self._for_proposer(self.archive.get(i)) for i in cand.parent_ids]
             self.proposer.tell(self._for_proposer(cand), parents, self._feedback())
-            state = self.proposer.state()
-            if state:
-                self.archive.set_meta("proposer_state", dict(state))
+            self._save_proposer_state()
         if ev.ok and self.archive.champion() is None:
             self.archive.move_champion(cand.id, action="seed", reason="the seed program")
         elif ev.ok:

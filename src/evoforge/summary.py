@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,7 @@ def run_summary(
     if sandbox:
         weak = [k for k, v in sandbox.items() if not str(v).startswith("on")]
         rows.append(("sandbox", "all layers on" if not weak else "missing: " + ", ".join(weak)))
+    rows.extend(llm_rows(archive, config))
     if archive.size() > 0:
         rows.extend(_figures("seed", archive.get(1), objective))
     champ = archive.champion()
@@ -49,6 +51,48 @@ def _figures(prefix: str, c: Candidate, objective: str) -> list[tuple[str, str]]
     rows = [(f"{prefix}_{k}", f"{v:.6g}") for k, v in sorted(c.metrics.items())]
     rows += [(f"{prefix}_{k}", f"{v:.6g} (held-out)") for k, v in sorted(c.heldout.items())]
     del objective
+    return rows
+
+
+def llm_rows(archive: Archive, config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Per LLM model, from the candidates' records: tokens, cost, accepted answers (they
+    became a candidate that runs) and rejected ones (refused by the proposer or a gate,
+    or a duplicate); then the totals against the run's budget, and fallback proposals."""
+    llm = (config.get("proposer") or {}).get("llm") or {}
+    per: dict[str, list[float]] = {
+        str(m.get("label") or m.get("name")): [0, 0.0, 0, 0] for m in llm.get("models", [])
+    }
+    fallback = 0
+    for c in archive.candidates():
+        fallback += "fallback" in c.extra
+        model = c.extra.get("model")
+        if not model:
+            continue
+        row = per.setdefault(str(model), [0, 0.0, 0, 0])
+        row[0] += int(c.extra.get("tokens_in", 0)) + int(c.extra.get("tokens_out", 0))
+        row[1] += float(c.extra.get("cost", 0.0))
+        row[2 if c.status not in (Status.REJECTED, Status.DUPLICATE) else 3] += 1
+    if not per and not fallback:
+        return []
+    rows: list[tuple[str, str]] = []
+    for model, (tokens, cost, accepted, rejected) in per.items():
+        key = "llm_" + re.sub(r"[^\w.-]", "_", model)
+        rows += [
+            (f"{key}_tokens", str(int(tokens))),
+            (f"{key}_cost", f"{cost:.6f}"),
+            (f"{key}_accepted", str(int(accepted))),
+            (f"{key}_rejected", str(int(rejected))),
+        ]
+    max_tokens, max_cost = llm.get("max_tokens"), llm.get("max_cost")
+    tokens = int(sum(r[0] for r in per.values()))
+    cost = sum(r[1] for r in per.values())
+    rows += [
+        ("llm_tokens", f"{tokens}" + (f"/{max_tokens}" if max_tokens else "")),
+        ("llm_cost", f"{cost:.6f}" + (f"/{max_cost:g}" if max_cost else "")),
+        ("llm_accepted", str(int(sum(r[2] for r in per.values())))),
+        ("llm_rejected", str(int(sum(r[3] for r in per.values())))),
+        ("llm_fallback_proposals", str(fallback)),
+    ]
     return rows
 
 

@@ -1,0 +1,230 @@
+"""The LLM proposer against scripted answers: children, rejections with reasons, resilience,
+budgets, and state that survives a resume."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+
+import pytest
+from llm_support import (
+    A_LINE,
+    GOOD,
+    KEY,
+    FakeClock,
+    diff,
+    feedback,
+    free_port,
+    model,
+    parent,
+    proposer,
+    rng,
+    section,
+)
+
+from evoforge.candidate import Status
+from evoforge.proposers._base import Proposal, ProposalError, ProposerExhausted
+from evoforge.testing import ReplayServer, Reply
+
+
+def propose_one(server: ReplayServer, **settings: object) -> Proposal:
+    p = proposer(section(model(server.url), **settings))  # type: ignore[arg-type]
+    return p.propose([parent()], feedback(), rng())
+
+
+def rejection(answer: Reply | str, **settings: object) -> ProposalError:
+    with ReplayServer([answer]) as server, pytest.raises(ProposalError) as info:
+        propose_one(server, **settings)
+    assert info.value.meta["response"] == (answer if isinstance(answer, str) else answer.content)
+    assert info.value.meta["rejected"] == str(info.value)
+    assert info.value.meta["tokens_in"] > 0 and "prompt" in info.value.meta
+    return info.value
+
+
+def test_a_correct_diff_becomes_a_child_with_its_record() -> None:
+    with ReplayServer([Reply(GOOD, usage=(1000, 200))]) as server:
+        config = section(model(server.url, price_in_per_mtok=2.0, price_out_per_mtok=10.0))
+        p = proposer(config)
+        out = p.propose([parent()], feedback(), rng())
+    assert out.operator == "diff"
+    assert "A = 1.5" in out.files["program.py"]
+    assert out.note == "replay-a: Move A towards the data."
+    meta = out.meta
+    assert meta["model"] == "replay-a" and (meta["tokens_in"], meta["tokens_out"]) == (1000, 200)
+    assert meta["cost"] == pytest.approx(0.004)
+    assert meta["response"] == GOOD and "A = 0.5" in meta["prompt"]
+    assert p.ledger.tokens == 1200
+
+
+def test_a_search_that_does_not_match_is_rejected_with_the_raw_answer() -> None:
+    exc = rejection(diff("A = 7.0\n", "A = 1.0\n"))
+    assert "SEARCH text not found in the evolve blocks" in str(exc)
+
+
+def test_an_edit_outside_the_blocks_is_rejected() -> None:
+    exc = rejection(diff("import json\n", "import os\n"))
+    assert str(exc).startswith("edit touches code outside the evolve blocks")
+
+
+def test_prose_with_no_code_is_rejected() -> None:
+    assert "no code in the answer" in str(rejection("Try a larger A; it should fit better."))
+
+
+def test_a_syntax_error_is_rejected() -> None:
+    exc = rejection(diff(A_LINE, "A = (1.5\n"))
+    assert "does not parse" in str(exc)
+
+
+def test_an_empty_answer_is_rejected() -> None:
+    assert str(rejection(Reply(""))) == "empty answer"
+
+
+def test_a_truncated_answer_says_so() -> None:
+    exc = rejection(Reply("<<<<<<< SEARCH\nA = 0.5", finish_reason="length"))
+    assert "cut off at max_output_tokens" in str(exc)
+
+
+def test_a_full_rewrite_of_the_block_becomes_a_child() -> None:
+    answer = "Fit all three.\n\nprogram.py block 1\n```python\nA = 1.5\nB = -2.0\nC = 0.75\n```\n"
+    with ReplayServer([answer]) as server:
+        out = propose_one(server, edit_format="rewrite")
+        asked = server.requests[0].prompt
+    assert out.operator == "rewrite" and "B = -2.0\nC = 0.75\n" in out.files["program.py"]
+    assert "program.py block 1" in asked and "SEARCH" not in asked
+
+
+def test_429_then_success_gives_a_child() -> None:
+    with ReplayServer([Reply(status=429), GOOD]) as server:
+        out = propose_one(server)
+    assert out.operator == "diff" and out.meta["attempts"] == 2
+
+
+def test_a_slow_model_is_set_aside_and_the_mutator_proposes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slow = ReplayServer([Reply(GOOD, delay=2.0), Reply(GOOD, delay=2.0)])
+    with slow as server, caplog.at_level(logging.WARNING, logger="evoforge.llm"):
+        out = propose_one(server)
+    assert out.operator.startswith("fallback-")
+    assert "no answer within 0.3 s" in out.meta["fallback"]
+    assert "model" not in out.meta and out.files != {"program.py": parent().files["program.py"]}
+    assert "set aside" in caplog.text and "built-in mutator" in caplog.text
+
+
+def test_server_errors_fall_back_and_the_llm_returns_when_it_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    with ReplayServer([Reply(status=500), Reply(status=503), GOOD]) as server:
+        p = proposer(section(model(server.url), cooldown_seconds=60.0), clock)
+        with caplog.at_level(logging.WARNING, logger="evoforge.llm"):
+            first = p.propose([parent()], feedback(), rng())
+            second = p.propose([parent()], feedback(), rng())
+            assert len(server.requests) == 2  # set aside: not asked during its cool-down
+            clock.now += 60.0
+            third = p.propose([parent()], feedback(), rng())
+    assert first.operator.startswith("fallback-") and "HTTP 503" in first.meta["fallback"]
+    assert second.operator.startswith("fallback-")
+    assert third.operator == "diff" and "answers again" in caplog.text
+
+
+def test_a_young_outage_waits_for_the_model_instead_of_falling_back() -> None:
+    clock = FakeClock()
+    with ReplayServer([Reply(status=500), Reply(status=500), GOOD]) as server:
+        config = section(model(server.url), cooldown_seconds=5.0, fallback_after_seconds=60.0)
+        out = proposer(config, clock).propose([parent()], feedback(), rng())
+    assert out.operator == "diff"
+    assert clock.slept[-1] == pytest.approx(5.0, abs=0.1)
+
+
+def test_a_refused_connection_sets_the_model_aside_and_others_answer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    with ReplayServer([GOOD, GOOD]) as server:
+        config = section(
+            model(dead, "dead", weight=1000.0), model(server.url, "alive", weight=0.001)
+        )
+        p = proposer(config)
+        with caplog.at_level(logging.WARNING, logger="evoforge.llm"):
+            first = p.propose([parent()], feedback(), rng())
+            second = p.propose([parent()], feedback(), rng())
+    assert first.meta["model"] == second.meta["model"] == "alive"
+    assert caplog.text.count("LLM dead failed") == 1 and "Connection refused" in caplog.text
+
+
+def test_a_bad_key_falls_back_and_the_key_appears_nowhere(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with ReplayServer([GOOD], api_key="the-real-key") as server:
+        p = proposer(section(model(server.url)))
+        with caplog.at_level(logging.DEBUG):
+            out = p.propose([parent()], feedback(), rng())
+    assert out.operator.startswith("fallback-") and "HTTP 401" in out.meta["fallback"]
+    assert "REPLAY_KEY" in out.meta["fallback"]
+    seen = json.dumps([dict(out.meta), out.note, dict(p.state())]) + caplog.text + repr(vars(p))
+    assert KEY not in seen
+
+
+def test_the_token_budget_ends_the_run() -> None:
+    with ReplayServer([Reply(GOOD, usage=(80, 40))]) as server:
+        p = proposer(section(model(server.url), max_tokens=100))
+        p.propose([parent()], feedback(), rng())
+        with pytest.raises(ProposerExhausted, match=r"token budget spent \(120 of 100"):
+            p.propose([parent()], feedback(), rng())
+    assert len(server.requests) == 1
+
+
+def test_the_cost_budget_can_fall_back_instead() -> None:
+    with ReplayServer([Reply(GOOD, usage=(1_000_000, 0))]) as server:
+        priced = model(server.url, price_in_per_mtok=1.0)
+        p = proposer(section(priced, max_cost=0.5, on_budget="fallback"))
+        p.propose([parent()], feedback(), rng())
+        out = p.propose([parent()], feedback(), rng())
+    assert out.operator.startswith("fallback-") and "cost budget spent" in out.meta["fallback"]
+    assert len(server.requests) == 1
+
+
+def test_rejected_answers_count_against_the_budget() -> None:
+    with ReplayServer([Reply("just prose", usage=(90, 20))]) as server:
+        p = proposer(section(model(server.url), max_tokens=100))
+        with pytest.raises(ProposalError):
+            p.propose([parent()], feedback(), rng())
+        with pytest.raises(ProposerExhausted):
+            p.propose([parent()], feedback(), rng())
+
+
+def test_learned_state_and_spending_survive_a_resume() -> None:
+    with ReplayServer([Reply(GOOD, usage=(60, 50))]) as server:
+        config = section(model(server.url), max_tokens=100)
+        p = proposer(config)
+        out = p.propose([parent()], feedback(), rng())
+        child = replace(parent(cid=3, score=-1.0).candidate, extra={"model": out.meta["model"]})
+        p.tell(child, [parent().candidate], feedback())
+        saved = json.loads(json.dumps(p.state()))
+        resumed = proposer(config)
+        resumed.load_state(saved)
+    assert resumed.state() == saved
+    assert saved["bandit"]["replay-a"] == {"pulls": 1, "wins": 1, "cost": 110.0}
+    with pytest.raises(ProposerExhausted):
+        resumed.propose([parent()], feedback(), rng())
+
+
+def test_only_children_that_beat_their_parent_reward_the_model() -> None:
+    with ReplayServer([]) as server:
+        p = proposer(section(model(server.url)))
+    worse = replace(parent(cid=4, score=-9.0).candidate, extra={"model": "replay-a"})
+    failed = replace(worse, status=Status.FAILED, metrics={})
+    fallback = replace(parent(cid=5, score=0.0).candidate, extra={"fallback": "budget"})
+    for child in (worse, failed, fallback):
+        p.tell(child, [parent().candidate], feedback())
+    assert p.state()["bandit"]["replay-a"]["wins"] == 0
+
+
+def test_the_prompt_shows_search_metrics_and_never_held_out_ones() -> None:
+    with ReplayServer([GOOD]) as server:
+        propose_one(server)
+        asked = server.requests[0].prompt
+    assert "neg_mse = -3" in asked
+    assert "heldout_neg_mse" not in asked and "123.456" not in asked
