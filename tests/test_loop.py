@@ -24,6 +24,7 @@ from evoforge.proposers._base import (
     Proposal,
     ProposalError,
     Proposer,
+    ProposerBusy,
     ProposerExhausted,
 )
 from evoforge.selection import AgingTournament
@@ -306,3 +307,26 @@ def test_wall_budget_ends_the_run() -> None:
     loop.budget = Budget(candidates=50, deadline=20.0)
     assert loop.run() == "wall budget spent"
     assert archive.size() < 50
+
+
+class BusyThenFine(Increment):
+    """Asks the loop to wait twice, as an LLM proposer does while every model cools down."""
+
+    def __init__(self) -> None:
+        super().__init__(steps=(1, 2, 4, 8))
+        self.busy_left = 2
+
+    def propose(
+        self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
+    ) -> Proposal:
+        if self.busy_left:
+            self.busy_left -= 1
+            raise ProposerBusy("models cooling down", retry_after=0.05)
+        return super().propose(parents, feedback, rng)
+
+
+def test_a_busy_proposer_is_waited_for_not_counted_and_not_recorded() -> None:
+    archive = MemoryArchive()
+    assert make_loop(archive, BusyThenFine(), budget=5).run() == "finished"
+    assert not archive.candidates(statuses=(Status.REJECTED,))
+    assert len(archive.candidates(statuses=(Status.SUCCEEDED, Status.FAILED))) == 5

@@ -31,7 +31,14 @@ from evoforge.gates.detectors import GamingDetectors, visible_flags
 from evoforge.governance import Audit, ControlError, answer, apply
 from evoforge.program import unified_diff
 from evoforge.promotion import Promoter
-from evoforge.proposers._base import Feedback, Parent, ProposalError, Proposer, ProposerExhausted
+from evoforge.proposers._base import (
+    Feedback,
+    Parent,
+    ProposalError,
+    Proposer,
+    ProposerBusy,
+    ProposerExhausted,
+)
 from evoforge.selection import Selector
 
 StopCheck = Callable[[], str | None]
@@ -101,6 +108,7 @@ class Loop:
     _rejections_in_a_row: int = field(init=False, default=0)
     _exhausted: str = field(init=False, default="")
     _halt: str = field(init=False, default="")
+    _busy_until: float = field(init=False, default=0.0)
     _candidates_in_flight: int = field(init=False, default=0)
     _gains: deque[float] = field(init=False, default_factory=lambda: deque(maxlen=50))
 
@@ -131,6 +139,9 @@ class Loop:
                 self._record_result(job, evaluation)
             self.stats.in_flight = self.executor.in_flight()
             self._notify(None)
+            if self.executor.in_flight() == 0 and self._busy() and not stopping:
+                time.sleep(min(0.2, self._busy_until - self.clock()))  # the proposer asked to wait
+                continue
             if self.executor.in_flight() == 0 and (stopping or not self._may_start_another()):
                 if not stopping and self._submit_confirmations():
                     continue  # the budget is spent, but a challenger is still being judged
@@ -149,9 +160,12 @@ class Loop:
             return False
         if self.budget.cpu_seconds is not None and self.stats.cpu_s >= self.budget.cpu_seconds:
             return False
-        if self._exhausted:
+        if self._exhausted or self._busy():
             return False
         return self._rejections_in_a_row < self.budget.max_consecutive_rejections
+
+    def _busy(self) -> bool:
+        return self.clock() < self._busy_until
 
     def _halt_reason(self) -> str | None:
         return "now" if self._halt else None
@@ -184,6 +198,9 @@ class Loop:
         feedback = self._feedback()
         try:
             proposal = self.proposer.propose(with_code, feedback, self._rng("propose"))
+        except ProposerBusy as exc:
+            self._busy_until = self.clock() + max(0.0, exc.retry_after)
+            return True
         except ProposerExhausted as exc:
             self._record_failed_proposal(exc, parents, island)
             self._exhausted = str(exc)

@@ -41,6 +41,18 @@ class ProposerExhausted(ProposalError):
     and ends the run, with this message as the reason."""
 
 
+class ProposerBusy(ProposalError):
+    """Not now: ask again after ``retry_after`` seconds (e.g. every LLM is cooling down).
+
+    Not recorded and not counted as a rejection; meanwhile the loop keeps recording
+    finished candidates and acting on stop requests instead of blocking in ``propose``.
+    """
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class Parent:
     candidate: Candidate

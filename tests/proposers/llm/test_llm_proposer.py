@@ -24,7 +24,7 @@ from llm_support import (
 )
 
 from evoforge.candidate import Status
-from evoforge.proposers._base import Proposal, ProposalError, ProposerExhausted
+from evoforge.proposers._base import Proposal, ProposalError, ProposerBusy, ProposerExhausted
 from evoforge.testing import ReplayServer, Reply
 
 
@@ -136,6 +136,20 @@ def test_a_young_outage_waits_for_the_model_instead_of_falling_back() -> None:
         out = proposer(config, clock).propose([parent()], feedback(), rng())
     assert out.operator == "diff"
     assert clock.slept[-1] == pytest.approx(5.0, abs=0.1)
+
+
+def test_in_a_run_a_young_outage_asks_the_loop_to_wait_instead_of_sleeping() -> None:
+    clock = FakeClock()
+    with ReplayServer([Reply(status=500), Reply(status=500), GOOD]) as server:
+        config = section(model(server.url), cooldown_seconds=5.0, fallback_after_seconds=60.0)
+        p = proposer(config, clock)
+        p.defer = True
+        with pytest.raises(ProposerBusy) as busy:
+            p.propose([parent()], feedback(), rng())
+        assert busy.value.retry_after == pytest.approx(5.0, abs=0.1)
+        assert not [s for s in clock.slept if s >= 1.0]  # no long sleep inside propose
+        clock.now += 5.0
+        assert p.propose([parent()], feedback(), rng()).operator == "diff"
 
 
 def test_a_refused_connection_sets_the_model_aside_and_others_answer(

@@ -42,6 +42,7 @@ from evoforge.proposers._base import (
     Proposal,
     ProposalError,
     Proposer,
+    ProposerBusy,
     ProposerExhausted,
 )
 from evoforge.proposers.llm.bandit import ModelBandit
@@ -75,8 +76,12 @@ class LLMProposer(Proposer):
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        defer: bool = False,
     ) -> None:
         self.config = config
+        self.defer = defer
+        """Raise ProposerBusy instead of sleeping while every model cools down (the loop
+        then keeps recording results and acting on stops during an outage)."""
         self.templates = templates
         self.fallback = fallback
         self.clock = clock
@@ -177,7 +182,12 @@ class LLMProposer(Proposer):
                 return None
             # Every model is cooling down but the outage is young: wait for the first
             # to come back rather than leave the LLM at once.
-            self.sleep(max(0.0, min(min(self._down_until.values()), since + limit) - now))
+            wait = max(0.0, min(min(self._down_until.values()), since + limit) - now)
+            if self.defer:
+                raise ProposerBusy(
+                    f"every model is set aside: {self._last_error}", retry_after=wait
+                )
+            self.sleep(wait)
 
     def _set_aside(self, key: str, exc: LLMError) -> None:
         now = self.clock()
@@ -289,7 +299,7 @@ def build_llm_proposer(
             f"proposer.llm.models: environment variable(s) {', '.join(unset)} not set "
             "(api_key_env names the variable that holds the key)"
         )
-    return LLMProposer(config, templates=templates, fallback=fallback, env=env)
+    return LLMProposer(config, templates=templates, fallback=fallback, env=env, defer=True)
 
 
 def _endpoint(m: LLMModelSection) -> Endpoint:
