@@ -9,10 +9,8 @@ folder) before the candidate ids, which are integers: ``evoforge show 12``,
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import shutil
-import signal
 import sys
 import time
 from importlib import resources
@@ -55,12 +53,43 @@ def main() -> None:
         sys.exit(2)
 
 
+FromOpenEvolve = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-openevolve",
+        help="An OpenEvolve folder (initial_program.py, evaluator.py, config.yaml) to convert.",
+    ),
+]
+AllowUnknownKeys = Annotated[
+    bool,
+    typer.Option(help="With --from-openevolve: list config.yaml keys OpenEvolve lacks, go on."),
+]
+UseLLM = Annotated[
+    bool, typer.Option(help="With --from-openevolve: map config.yaml's llm section (if any).")
+]
+
+
+def _from_openevolve(source: Path, dest: Path | None, *, allow_unknown: bool, llm: bool) -> Path:
+    from evoforge.compat import import_openevolve
+
+    imported = import_openevolve(source, dest, allow_unknown=allow_unknown, use_llm=llm)
+    print(imported.report())
+    return imported.experiment
+
+
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder to create the experiment in.")],
     template: Annotated[str, typer.Option(help="Template to start from.")] = "minimal",
+    from_openevolve: FromOpenEvolve = None,
+    allow_unknown_keys: AllowUnknownKeys = False,
+    llm: UseLLM = True,
 ) -> None:
-    """Scaffold a new experiment folder from a template."""
+    """Scaffold a new experiment folder from a template (or convert an OpenEvolve folder)."""
+    if from_openevolve is not None:
+        dest = _from_openevolve(from_openevolve, folder, allow_unknown=allow_unknown_keys, llm=llm)
+        print(f"created {dest} from {from_openevolve}; run it with: evoforge run {dest}")
+        return
     source = resources.files("evoforge") / "templates" / template
     if not source.is_dir():
         names = sorted(
@@ -79,18 +108,75 @@ def init(
 
 @app.command()
 def run(
-    experiment: Annotated[Path, typer.Argument(help="Experiment folder (holds evoforge.toml).")],
+    experiment: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Experiment folder (holds evoforge.toml); with --from-openevolve, where to "
+            "write it (default: DIR/evoforge-experiment).",
+            show_default=False,
+        ),
+    ] = None,
     allow_weak_sandbox: Annotated[
         bool, typer.Option(help="Run even with neither namespaces nor Landlock (recorded).")
     ] = False,
+    dashboard: Annotated[
+        bool, typer.Option(help="Serve the web dashboard of the experiment while it runs.")
+    ] = False,
+    from_openevolve: FromOpenEvolve = None,
+    allow_unknown_keys: AllowUnknownKeys = False,
+    llm: UseLLM = True,
 ) -> None:
     """Start a new run of an experiment and show its progress."""
     from evoforge import session
+    from evoforge.dashboard import background_dashboard
 
+    if from_openevolve is not None:
+        experiment = _from_openevolve(
+            from_openevolve, experiment, allow_unknown=allow_unknown_keys, llm=llm
+        )
+    if experiment is None:
+        raise UsageError("name the experiment folder (or --from-openevolve DIR)")
     config = load_config(experiment)
-    with make_display(config.task.objective) as display:
+    with (
+        background_dashboard(experiment, enabled=dashboard),
+        make_display(config.task.objective) as display,
+    ):
         outcome = session.start(experiment, observer=display, allow_weak=allow_weak_sandbox)
     _print_end(outcome.run)
+
+
+@app.command()
+def dashboard(
+    run: Annotated[
+        str | None, typer.Argument(help="Run or experiment folder (default: newest run).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    token: Annotated[
+        str,
+        typer.Option(help="Access token (default: a fresh random one).", envvar="EVOFORGE_TOKEN"),
+    ] = "",
+) -> None:
+    """Serve the web dashboard of an experiment's runs; prints the URL with its access token."""
+    from evoforge.dashboard import serve
+
+    rd = find_run(run)
+    serve(rd, host=host, port=port, token=token or None)
+
+
+@app.command()
+def report(
+    run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: RUN/report.html).")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report of a run (plots inline; opens offline)."""
+    from evoforge.report import write_report
+
+    rd = find_run(run)
+    path = write_report(rd, out or rd.path / "report.html")
+    print(f"report: {path}")
 
 
 @app.command()
@@ -180,21 +266,15 @@ def stop(
     """Stop a run: running candidates are killed (or drained) and the run stays resumable."""
     if drain and now:
         raise UsageError("--drain and --now exclude each other")
+    from evoforge.governance import stop as stop_run
+
     rd = find_run(run)
-    pid = rd.driver_pid()
-    rd.request_stop("drain" if drain else "now")
-    if pid is None:
+    state = stop_run(rd, drain=drain, wait=wait)
+    if state == "not running":
         print(
             f"run: {rd.path}\nstate: not running (a stop request was left for the next resume to clear)"
         )
-        rd.clear_stop()
         return
-    if not drain:
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait
-    while rd.driver_pid() is not None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    state = "stopped" if rd.driver_pid() is None else "stopping"
     print(f"run: {rd.path}\nstate: {state}\nresume_with: evoforge resume {rd.path}")
 
 
@@ -255,35 +335,16 @@ def audit_show(
 
 
 def _decide(action: str, args: list[str] | None, *, reason: str, who: str) -> None:
-    from evoforge.governance import ControlError, apply, submit_request
+    from evoforge.governance import ControlError, decide
 
     rd, ids = _split_run_args(args, want=(1, 1))
     who = who or os.environ.get("USER") or getpass.getuser()
     if not reason:
         raise UsageError(f"{action} needs --reason (it is recorded in the audit trail)")
-    request = {"action": action, "candidate": ids[0], "who": who, "reason": reason}
-    if rd.driver_pid() is None:
-        from evoforge.audit import AuditLog
-        from evoforge.governance import Audit
-
-        with SQLiteArchive(rd.archive) as archive:
-            try:
-                print(apply(archive, Audit(AuditLog(rd.audit), archive), request))
-            except ControlError as exc:
-                raise UsageError(str(exc)) from None
-        return
-    path = submit_request(rd.path, action, ids[0], who=who, reason=reason)
-    done = path.with_suffix(".done")
-    deadline = time.monotonic() + 30
-    while not done.exists():
-        if time.monotonic() > deadline or rd.driver_pid() is None:
-            raise UsageError(f"the driver did not answer; the request waits in {path}")
-        time.sleep(0.1)
-    answer = json.loads(done.read_text())
-    done.unlink(missing_ok=True)
-    if not answer["ok"]:
-        raise UsageError(answer["message"])
-    print(answer["message"])
+    try:
+        print(decide(rd, action, ids[0], who=who, reason=reason))
+    except ControlError as exc:
+        raise UsageError(str(exc)) from None
 
 
 # -- helpers ------------------------------------------------------------------------

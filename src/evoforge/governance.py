@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evoforge.archive import Approval, Archive
+from evoforge.archive import Approval, Archive, SQLiteArchive
 from evoforge.audit import AuditLog
+from evoforge.rundir import RunDir
 
 
 class ControlError(ValueError):
@@ -147,3 +149,50 @@ def _decided(record: Approval, state: str, who: str, reason: str) -> Approval:
     return Approval(
         record.candidate_id, state, record.evidence, record.requested_at, time.time(), who, reason
     )
+
+
+# -- the one entry point for people (CLI and dashboard) ---------------------------------
+
+
+def decide(
+    run: RunDir, action: str, candidate: int, *, who: str, reason: str, wait: float = 30.0
+) -> str:
+    """Approve, reject or roll back, for a person: through the driver's request folder
+    while a driver runs (it is the only writer), directly when none does. Returns the
+    message to show; raises ControlError when the action is refused or goes unanswered."""
+    if not reason.strip():
+        raise ControlError(f"{action} needs a reason (it is recorded in the audit trail)")
+    if action not in ACTIONS:
+        raise ControlError(f"unknown action {action!r}")
+    request = {"action": action, "candidate": candidate, "who": who, "reason": reason}
+    if run.driver_pid() is None:
+        with SQLiteArchive(run.archive) as archive:
+            return apply(archive, Audit(AuditLog(run.audit), archive), request)
+    path = submit_request(run.path, action, candidate, who=who, reason=reason)
+    done = path.with_suffix(".done")
+    deadline = time.monotonic() + wait
+    while not done.exists():
+        if time.monotonic() > deadline or run.driver_pid() is None:
+            raise ControlError(f"the driver did not answer; the request waits in {path}")
+        time.sleep(0.1)
+    reply = json.loads(done.read_text())
+    done.unlink(missing_ok=True)
+    if not reply["ok"]:
+        raise ControlError(str(reply["message"]))
+    return str(reply["message"])
+
+
+def stop(run: RunDir, *, drain: bool = False, wait: float = 30.0) -> str:
+    """Stop a run's driver (kill running candidates, or let them finish with ``drain``);
+    returns the run's state afterwards: "not running", "stopped" or "stopping"."""
+    pid = run.driver_pid()
+    run.request_stop("drain" if drain else "now")
+    if pid is None:
+        run.clear_stop()  # nobody would read it; a later resume must not stop at once
+        return "not running"
+    if not drain:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait
+    while run.driver_pid() is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return "stopped" if run.driver_pid() is None else "stopping"

@@ -1,0 +1,25 @@
+"use strict";
+
+async function refresh() {
+  const data = await EF.get("/api/runs");
+  const box = EF.clear(document.getElementById("runs"));
+  if (!data.runs.length) {
+    box.append(EF.el("p", { class: "muted", text: "No runs yet: they appear here as they start." }));
+  } else {
+    const rows = data.runs.map((r) => [
+      EF.el("a", { href: "/run/" + encodeURIComponent(r.name), text: r.name }),
+      EF.el("span", { class: "state state-" + r.state, text: r.state }),
+      r.evaluated + (r.budget ? " / " + r.budget : ""),
+      r.champion ? "#" + r.champion.id : "–",
+      r.champion ? EF.fmt(r.champion.score) : "–",
+      r.champion ? EF.fmt(r.champion.heldout) : "–",
+      r.pending_approvals ? EF.el("span", { class: "badge warn", text: r.pending_approvals + " waiting" }) : "",
+      EF.when(r.started_at),
+    ]);
+    box.append(EF.table(["run", "state", "evaluated", "champion", "objective", "held-out", "approvals", "started"], rows));
+  }
+  document.body.dataset.ready = "1";
+}
+
+refresh();
+setInterval(refresh, 3000);
