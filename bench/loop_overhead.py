@@ -88,7 +88,9 @@ def baseline(n: int, workers: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--candidates", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--window", type=int, default=100)
@@ -136,7 +138,9 @@ def main() -> None:
     print(f"loop_candidates_per_second: {rate:.1f}")
     print(f"bare_spawn_candidates_per_second: {base:.1f}")
     print(f"loop_vs_bare_throughput: {rate / base:.2f}")
-    print(f"overhead_ms_per_candidate (2 workers, vs bare spawn): {(1 / rate - 1 / base) * 1000:.1f}")
+    print(
+        f"overhead_ms_per_candidate (2 workers, vs bare spawn): {(1 / rate - 1 / base) * 1000:.1f}"
+    )
     print(f"driver_ms_per_candidate_first_window: {driver_ms[0]:.2f}")
     print(f"driver_ms_per_candidate_last_window: {driver_ms[-1]:.2f}")
     print(f"driver_growth_last_vs_first: {driver_ms[-1] / driver_ms[0]:.2f}")

@@ -151,7 +151,7 @@ class Loop:
                 return reason
 
     def _may_start_another(self) -> bool:
-        if self.executor.in_flight() >= self.workers:
+        if self.executor.in_flight() >= min(self.workers, self.executor.capacity()):
             return False
         started = self.stats.evaluated + self._candidates_in_flight
         if self.budget.candidates is not None and started >= self.budget.candidates:

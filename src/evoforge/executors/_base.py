@@ -29,6 +29,10 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def in_flight(self) -> int: ...
 
+    def capacity(self) -> int:
+        """How many jobs can run at once now (the loop never starts more)."""
+        return 1 << 30
+
     @abc.abstractmethod
     def shutdown(self, *, kill: bool) -> None:
         """Stop; with ``kill`` every running candidate is killed first."""
