@@ -3,10 +3,10 @@
 The candidate starts in a new session (so it leads its own process group), with
 a cleared environment, resource limits applied in the child before ``exec``, and
 ``PR_SET_PDEATHSIG`` so it dies if the worker that started it dies. The
-supervisor enforces the wall timeout by killing the whole process group, then
-keeps killing the group until no member is left: a process that calls
-``setsid`` to leave the group is caught by the stronger layers (pid namespace,
-cgroup), not by this one.
+supervisor enforces the wall timeout by killing the whole process group, and
+kills the group again once the leader is gone: a process that calls ``setsid``
+to leave the group is caught by the stronger layers (pid namespace, cgroup),
+not by this one. :func:`supervise` is the one supervisor every sandbox uses.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ import contextlib
 import ctypes
 import os
 import resource
+import selectors
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
 
 from evoforge.candidate import RunResult
 from evoforge.sandbox._base import Limits, OnStart, RunSpec, Sandbox
@@ -77,55 +76,30 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
-class _Waiter:
-    """Reaps one child with ``wait4`` so its own resource usage is known."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.done = threading.Event()
-        self.exit_code: int | None = None
-        self.cpu_s = 0.0
-        self.max_rss_kb = 0
-        threading.Thread(target=self._wait, daemon=True).start()
-
-    def _wait(self) -> None:
-        try:
-            _, status, usage = os.wait4(self.pid, 0)
-            self.exit_code = os.waitstatus_to_exitcode(status)
-            self.cpu_s = usage.ru_utime + usage.ru_stime
-            self.max_rss_kb = int(usage.ru_maxrss)
-        except ChildProcessError:
-            self.exit_code = None
-        finally:
-            self.done.set()
-
-
 class _Tail:
-    """Reads a pipe to the end, keeping only the last ``cap`` bytes."""
+    """Keeps the last ``cap`` bytes of a stream, and counts what it dropped."""
 
-    def __init__(self, stream: IO[bytes], cap: int) -> None:
+    def __init__(self, cap: int) -> None:
         self.cap = cap
         self.data = bytearray()
         self.total = 0
-        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self._thread.start()
 
-    def _pump(self, stream: IO[bytes]) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            while chunk := os.read(stream.fileno(), 65536):
-                self.total += len(chunk)
-                self.data += chunk
-                if len(self.data) > 2 * self.cap:
-                    del self.data[: len(self.data) - self.cap]
-        with contextlib.suppress(OSError):
-            stream.close()
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        self.data += chunk
+        if len(self.data) > 2 * self.cap:
+            del self.data[: len(self.data) - self.cap]
 
-    def text(self, timeout: float = 2.0) -> str:
-        self._thread.join(timeout)
+    def text(self) -> str:
         tail = bytes(self.data[-self.cap :])
         dropped = self.total - len(tail)
         head = f"[... {dropped} earlier bytes dropped ...]\n" if dropped > 0 else ""
         return head + tail.decode("utf-8", errors="replace")
+
+
+_DRAIN_S = 2.0
+"""How long output is still read once the leader is gone (a lingering writer cannot
+hold the run open longer)."""
 
 
 def supervise(
@@ -144,8 +118,11 @@ def supervise(
     Shared by every sandbox flavour: the stronger layers change ``argv`` (e.g. a
     bubblewrap prefix) and ``preexec``, never the supervision. ``sweep``, called
     once the leader is gone and its group killed, kills what the group kill cannot
-    reach (a cgroup's members that left the session); the output is collected after
-    it, so a lingering process cannot hold the pipes open.
+    reach (a cgroup's members that left the session).
+
+    One thread does it all: it waits on the two pipes and on a pidfd of the leader
+    with the wall deadline as timeout. Without ``preexec`` the child is started
+    with vfork, which matters when the caller is a large process.
     """
     start = time.monotonic()
     try:
@@ -164,25 +141,27 @@ def supervise(
     except OSError as exc:
         return RunResult(exit_code=None, wall_s=0.0, stderr_tail=f"cannot start: {exc}")
     pgid = proc.pid
-    if on_start is not None:
-        on_start(pgid)
     assert proc.stdout is not None and proc.stderr is not None
-    out = _Tail(proc.stdout, limits.output_bytes)
-    err = _Tail(proc.stderr, limits.output_bytes)
-    waiter = _Waiter(proc.pid)
-    killed_by = ""
-    if not waiter.done.wait(limits.wall_s):
-        killed_by = "timeout"
-        kill_group(pgid)
-        waiter.done.wait()
-    proc.returncode = waiter.exit_code  # reaped by wait4 here, not by Popen
-    # The leader is gone; make sure nothing it left in its group lingers.
-    kill_group(pgid)
-    if sweep is not None:
-        sweep()
+    tails = {fd: _Tail(limits.output_bytes) for fd in (proc.stdout.fileno(), proc.stderr.fileno())}
+    pidfd = -1
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+        if on_start is not None:
+            on_start(pgid)
+        killed_by, usage = _watch(proc, pidfd, tails, start + limits.wall_s, sweep)
+    finally:
+        if proc.returncode is None:  # interrupted (say, on_start raised): leave nothing
+            kill_group(pgid)
+            if sweep is not None:
+                sweep()
+            _reap(proc)
+        if pidfd >= 0:
+            os.close(pidfd)
+        proc.stdout.close()
+        proc.stderr.close()
+    out, err = tails.values()
+    exit_code, cpu, max_rss = usage
     wall = time.monotonic() - start
-    exit_code = waiter.exit_code
-    cpu = waiter.cpu_s
     if exit_code is not None and exit_code < 0 and not killed_by:
         sig = -exit_code
         if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= _cpu_limit(limits) - 0.5):
@@ -191,12 +170,80 @@ def supervise(
         exit_code=exit_code,
         wall_s=wall,
         cpu_s=max(0.0, cpu),
-        max_rss_kb=waiter.max_rss_kb,
+        max_rss_kb=max_rss,
         timed_out=killed_by == "timeout",
         killed_by=killed_by,
         stdout_tail=out.text(),
         stderr_tail=err.text(),
     )
+
+
+def _watch(
+    proc: subprocess.Popen[bytes],
+    pidfd: int,
+    tails: dict[int, _Tail],
+    deadline: float,
+    sweep: Callable[[], None] | None,
+) -> tuple[str, tuple[int | None, float, int]]:
+    """Read the pipes until the leader is gone (killing its group at the deadline)."""
+    killed_by = ""
+    usage: tuple[int | None, float, int] = (None, 0.0, 0)
+    exited = False
+    with selectors.DefaultSelector() as sel:
+        for fd in tails:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        sel.register(pidfd, selectors.EVENT_READ)
+        while len(sel.get_map()) > 0:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                if exited:
+                    break  # the drain deadline: stop reading what lingers
+                killed_by = "timeout"
+                kill_group(proc.pid)
+                deadline = time.monotonic() + 3600  # now wait for the leader to die
+                continue
+            for key, _ in sel.select(timeout):
+                if key.fd == pidfd:
+                    sel.unregister(pidfd)
+                    usage = _reap(proc)
+                    exited = True
+                    # The leader is gone; make sure nothing it left lingers.
+                    kill_group(proc.pid)
+                    if sweep is not None:
+                        sweep()
+                    deadline = time.monotonic() + _DRAIN_S
+                elif not _pump(key.fd, tails[key.fd]):
+                    sel.unregister(key.fd)
+    return killed_by, usage
+
+
+def _pump(fd: int, tail: _Tail) -> bool:
+    """Read what is there; False at end of file."""
+    try:
+        while chunk := os.read(fd, 65536):
+            tail.add(chunk)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> tuple[int | None, float, int]:
+    """Reap the leader with ``wait4``, so its resource usage is known.
+
+    Caveat: Linux reports as the ``ru_maxrss`` of a child started by (v)fork the
+    larger of its own peak and the caller's at that moment; the layered sandbox
+    replaces it with a better figure.
+    """
+    try:
+        _, status, ru = os.wait4(proc.pid, 0)
+    except ChildProcessError:
+        return None, 0.0, 0
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code  # reaped here, not by Popen
+    return code, ru.ru_utime + ru.ru_stime, int(ru.ru_maxrss)
 
 
 def _cpu_limit(limits: Limits) -> float:

@@ -1,0 +1,171 @@
+"""The full sandbox doing its ordinary work: what a well-behaved candidate gets."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from evoforge.sandbox import LayeredSandbox, RunSpec, is_on, warnings_for
+
+from sandbox_support import FAST, Hostile, processes_with, wait_for_no_sandbox_processes
+
+
+@pytest.fixture
+def runner(full_sandbox: LayeredSandbox, tmp_path: Path) -> Hostile:
+    return Hostile(full_sandbox, tmp_path)
+
+
+def test_every_layer_is_on_here(full_sandbox: LayeredSandbox) -> None:
+    strength = full_sandbox.strength()
+    for layer in ("supervisor", "rlimits", "cgroup_memory", "cgroup_pids", "process_limit",
+                  "bubblewrap", "scratch_cap", "unprivileged_uid", "landlock", "seccomp"):  # fmt: skip
+        assert is_on(strength[layer]), (layer, strength[layer])
+    assert warnings_for(strength) == []
+
+
+def test_candidate_gets_exactly_its_environment_and_an_unprivileged_uid(
+    runner: Hostile,
+) -> None:
+    out = runner.run(
+        """
+        import json, os, getpass
+        status = open("/proc/self/status").read()
+        field = lambda k: status.split(k + ":")[1].split()[0]
+        env = dict(kv.split("=", 1) for kv in open("/proc/self/environ").read().split("\\0") if kv)
+        print(json.dumps({"env": env, "uid": os.getuid(), "user": getpass.getuser(),
+                          "cap_eff": field("CapEff"), "cap_bnd": field("CapBnd"),
+                          "nnp": field("NoNewPrivs"), "seccomp": field("Seccomp"),
+                          "cwd": os.getcwd(), "home": os.path.expanduser("~")}))
+        """,
+        env={"EVOFORGE_SEED": "7"},
+    )
+    report = out.report
+    assert report["env"] == {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(out.workdir),
+        "PYTHONUNBUFFERED": "1",
+        "EVOFORGE_SEED": "7",
+    }
+    assert report["uid"] != 0 and report["user"] == "candidate"
+    assert report["cap_eff"] == report["cap_bnd"] == "0000000000000000"
+    assert report["nnp"] == "1" and report["seccomp"] == "2"
+    assert report["cwd"] == report["home"] == str(out.workdir)
+    assert out.status["landlock"].startswith("on") and out.status["seccomp"] == "on"
+
+
+def test_outputs_come_back_and_inputs_stay(runner: Hostile) -> None:
+    out = runner.run(
+        """
+        import json, os
+        os.makedirs("out/deep")
+        json.dump({"ok": 1}, open("out/deep/m.json", "w"))
+        os.chmod("out/deep/m.json", 0)
+        os.remove("drop.txt")
+        open("keep.txt", "a").write("+more")
+        """,
+        files={"keep.txt": b"input", "drop.txt": b"gone", "same.bin": b"\0" * 100},
+    )
+    assert out.result.exit_code == 0, out.result
+    w = out.workdir
+    assert json.loads((w / "out/deep/m.json").read_text()) == {"ok": 1}
+    assert (w / "keep.txt").read_text() == "input+more"
+    assert not (w / "drop.txt").exists()
+    assert (w / "same.bin").read_bytes() == b"\0" * 100
+    assert (w / "out/deep/m.json").stat().st_uid == os.geteuid()  # owned by the host again
+
+
+def test_candidate_uses_the_venvs_packages(runner: Hostile) -> None:
+    """numpy from the venv's site-packages, as the digits demo's train.py needs."""
+    out = runner.run(
+        """
+        import numpy as np
+        np.save("pred.npy", np.arange(6).reshape(2, 3) @ np.ones(3))
+        """
+    )
+    assert out.result.exit_code == 0, out.result
+    from evoforge.tasks.outputs import read_array
+
+    assert read_array(out.workdir, "pred.npy").tolist() == [3.0, 12.0]
+
+
+def test_exit_codes_and_signals_are_the_candidates(runner: Hostile) -> None:
+    assert runner.run("raise SystemExit(3)").result.exit_code == 3
+    killed = runner.run("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n")
+    assert killed.result.exit_code == -signal.SIGSEGV
+    assert killed.result.killed_by == ""
+
+
+def test_a_failed_launch_is_reported_not_hidden(
+    full_sandbox: LayeredSandbox, tmp_path: Path
+) -> None:
+    spec = RunSpec(argv=("/nonexistent/python", "x.py"), workdir=tmp_path, limits=FAST)
+    result, status = full_sandbox.run_with_status(spec)
+    assert result.exit_code == 127
+    assert "cannot start the candidate" in result.stderr_tail
+    assert "FileNotFoundError" in status["error"]
+
+
+def test_stop_now_kills_everything_within_two_seconds(
+    full_sandbox: LayeredSandbox, tmp_path: Path
+) -> None:
+    """What ``evoforge stop --now`` does: SIGKILL the process group given to on_start."""
+    token = "STOPNOW-" + secrets.token_hex(6)
+    (tmp_path / "c.py").write_text(
+        "import os, subprocess, sys, time\n"
+        "for _ in range(3):\n"
+        "    subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(99)', sys.argv[1]],"
+        " start_new_session=True)\n"
+        "time.sleep(99)\n"
+    )
+    spec = RunSpec(
+        argv=(sys.executable, "c.py", token),
+        workdir=tmp_path,
+        limits=dataclasses.replace(FAST, wall_s=60),
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    pgids: list[int] = []
+
+    def on_start(pgid: int) -> None:
+        pgids.append(pgid)
+
+    def stopper() -> None:
+        deadline = time.monotonic() + 10
+        while (not pgids or len(processes_with(token)) < 3) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(pgids[0], signal.SIGKILL)
+
+    threading.Thread(target=stopper, daemon=True).start()
+    started = time.monotonic()
+    result = full_sandbox.run(spec, on_start=on_start)
+    elapsed = time.monotonic() - started
+    assert result.exit_code is not None and result.exit_code != 0
+    assert elapsed < 12
+    deadline = time.monotonic() + 2
+    while processes_with(token) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert processes_with(token) == []
+    wait_for_no_sandbox_processes(full_sandbox)
+
+
+def test_concurrent_candidates_get_different_uids(runner: Hostile) -> None:
+    outs: list[object] = []
+
+    def one() -> None:
+        outs.append(runner.run("import os, time\ntime.sleep(0.5)\nprint(os.getuid())\n"))
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    uids = {o.result.stdout_tail.strip() for o in outs}  # type: ignore[attr-defined]
+    assert len(uids) == 3, uids
