@@ -146,6 +146,61 @@ def run(
 
 
 @app.command()
+def meta(
+    out: Annotated[Path, typer.Option(help="Folder of the meta-run and its result.")] = Path(
+        "meta-run"
+    ),
+    train: Annotated[str, typer.Option(help="Training split or comma list of tasks.")] = "train",
+    heldout: Annotated[
+        str, typer.Option(help="Held-out split or tasks, used only to accept the result.")
+    ] = "heldout",
+    candidates: Annotated[int, typer.Option(min=1, help="Policies evaluated.")] = 60,
+    inner: Annotated[int, typer.Option(min=1, help="Children per inner search.")] = 48,
+    batch: Annotated[int, typer.Option(min=1, help="Children per policy decision round.")] = 8,
+    seeds: Annotated[int, typer.Option(min=1, help="Inner searches per training task.")] = 3,
+    accept_seeds: Annotated[int, typer.Option(min=1, help="Searches per held-out task.")] = 5,
+    workers: Annotated[int, typer.Option(min=1, help="Policies evaluated at once.")] = 2,
+    start_from: Annotated[
+        Path | None, typer.Option("--from", help="Policy file to start from (default: shipped).")
+    ] = None,
+    allow_weak_sandbox: Annotated[
+        bool, typer.Option(help="Run even with neither namespaces nor Landlock (recorded).")
+    ] = False,
+    sandbox: Annotated[
+        str, typer.Option(help='"auto" (every layer) or "process" (supervisor and rlimits).')
+    ] = "auto",
+) -> None:
+    """Evolve the search policy on training tasks; keep it only if it wins on held-out ones."""
+    from evoforge.meta.metarun import MetaSettings, run_meta
+    from evoforge.meta.metatask import OBJECTIVE
+
+    settings = MetaSettings(
+        train=train, heldout=heldout, candidates=candidates, inner=inner, batch=batch,
+        seeds=seeds, accept_seeds=accept_seeds, workers=workers,
+        allow_weak=allow_weak_sandbox, start_from=start_from, layers=sandbox,
+    )  # fmt: skip
+    if sandbox not in ("auto", "process"):
+        raise UsageError(f'--sandbox must be "auto" or "process", got {sandbox!r}')
+    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    try:
+        with make_display(OBJECTIVE) as display:
+            result = run_meta(out, settings, observer=display, log=log)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    rows = [("meta_run", str(result.run)), ("state", result.reason)]
+    rows.append(("best_policy", "-" if result.best_id is None else f"#{result.best_id}"))
+    if result.best_train is not None:
+        rows.append(("train_efficiency", f"{result.best_train:.4f}"))
+    if result.comparison is not None:
+        rows.append(("heldout_efficiency_default", f"{result.comparison.default:.4f}"))
+        rows.append(("heldout_efficiency_evolved", f"{result.comparison.evolved:.4f}"))
+    rows.append(("accepted", "yes" if result.accepted else "no"))
+    rows.append(("policy_file", str(result.policy) if result.policy else "-"))
+    rows.append(("why", result.why))
+    print(format_rows(rows))
+
+
+@app.command()
 def dashboard(
     run: Annotated[
         str | None, typer.Argument(help="Run or experiment folder (default: newest run).")

@@ -93,9 +93,23 @@ class BudgetSection(_Section):
 
 class RunSection(_Section):
     workers: int = Field(default=2, gt=0, le=256)
-    executor: Literal["local", "inline"] = "local"
+    executor: Literal["local", "inline", "ray"] = "local"
     max_attempts: int = Field(default=2, gt=0)
     """How often a candidate interrupted by a crash of the driver is started again."""
+
+
+class RaySection(_Section):
+    """Where and how candidates run when ``[run] executor = "ray"`` (needs ``evoforge[ray]``)."""
+
+    address: str | None = None
+    """A cluster to join ("auto", "HOST:PORT", "ray://HOST:PORT"); None starts a local Ray."""
+    cpus_per_candidate: float = Field(default=1.0, gt=0)
+    memory_mb_per_candidate: int | None = Field(default=None, gt=0)
+    """Reserved per candidate for Ray's placement; the sandbox's own limit is [limits] memory_mb."""
+    max_retries: int = Field(default=3, ge=0)
+    """How often a candidate whose worker or node was lost is started again elsewhere."""
+    object_store_mb: int | None = Field(default=None, gt=0)
+    """Object store size of a local Ray started by evoforge (None: Ray's default)."""
 
 
 class LLMModelSection(_Section):
@@ -180,20 +194,65 @@ class LLMSection(_Section):
         return self
 
 
+class OptunaSection(_Section):
+    """``[proposer.optuna]``: an Optuna sampler over the program's declared parameters."""
+
+    sampler: str = Field(default="tpe", pattern=r"^([a-z]+|[A-Z][A-Za-z0-9]*Sampler)$")
+    """An alias (tpe, random, cmaes, gp, qmc, nsgaii) or an optuna.samplers class name."""
+    options: dict[str, Any] = {}
+    """Keyword arguments of the sampler (e.g. ``{ n_startup_trials = 5 }``); never seed."""
+    base: Literal["seed", "parent"] = "seed"
+    """Whose code the values are written into; "parent" keeps other proposers' edits."""
+
+    @field_validator("options")
+    @classmethod
+    def _no_seed(cls, options: dict[str, Any]) -> dict[str, Any]:
+        if "seed" in options:
+            raise ValueError("the sampler is seeded from experiment.seed; remove seed")
+        return options
+
+
+class MixMember(_Section):
+    kind: Literal["mutate", "llm", "optuna"]
+    weight: float = Field(default=1.0, gt=0)
+
+
 class ProposerSection(_Section):
-    kind: Literal["mutate", "llm"] = "mutate"
+    kind: Literal["mutate", "llm", "optuna", "mix"] = "mutate"
     crossover_rate: float = Field(default=0.15, ge=0, le=1)
     multi_rate: float = Field(default=0.2, ge=0, le=1)
     sigma: float = Field(default=0.5, gt=0)
     """The mutator's settings; with kind = "llm" they tune its fallback mutator."""
+    adapt: bool = False
+    """The mutator picks its operators with a bandit rewarded by improvement over the
+    parent (Thompson sampling; saved with the run, shown by ``status``)."""
     llm: LLMSection | None = None
+    optuna: OptunaSection | None = None
+    mix: list[MixMember] = []
+    """With kind = "mix": the proposers drawn from, e.g. ``[{ kind = "mutate", weight = 2 },
+    { kind = "optuna" }]``; each kind once; their settings are the sections above."""
+
+    @property
+    def kinds(self) -> set[str]:
+        """The proposer kinds this section uses (the members of a mix)."""
+        return {m.kind for m in self.mix} if self.kind == "mix" else {self.kind}
 
     @model_validator(mode="after")
     def _llm_when_llm(self) -> ProposerSection:
-        if self.kind == "llm" and self.llm is None:
+        if "llm" in self.kinds and self.llm is None:
             raise ValueError('kind = "llm" needs a [proposer.llm] table with its models')
-        if self.kind != "llm" and self.llm is not None:
+        if "llm" not in self.kinds and self.llm is not None:
             raise ValueError(f'[proposer.llm] is set but kind = "{self.kind}": set kind = "llm"')
+        if "optuna" not in self.kinds and self.optuna is not None:
+            raise ValueError(
+                f'[proposer.optuna] is set but kind = "{self.kind}": set kind = "optuna"'
+            )
+        if self.kind == "mix":
+            kinds = [m.kind for m in self.mix]
+            if not kinds or len(set(kinds)) < len(kinds):
+                raise ValueError('kind = "mix" needs mix = [...] naming each proposer kind once')
+        elif self.mix:
+            raise ValueError(f'mix is set but kind = "{self.kind}": set kind = "mix"')
         return self
 
 
@@ -204,6 +263,10 @@ class SelectionSection(_Section):
     tournament: int = Field(default=5, gt=0)
     islands: int = Field(default=1, gt=0)
     migration_rate: float = Field(default=0.05, ge=0, le=1)
+    policy: str | None = None
+    """A policy file (e.g. written by ``evoforge meta``; relative to the experiment) that
+    picks parents and the mutator's operator weights and step size, in place of the
+    tournament settings above; checked against the shipped default before use."""
 
 
 class PromotionSection(_Section):
@@ -263,6 +326,7 @@ class Config(_Section):
     limits: LimitsSection = LimitsSection()
     budget: BudgetSection = BudgetSection()
     run: RunSection = RunSection()
+    ray: RaySection = RaySection()
     proposer: ProposerSection = ProposerSection()
     selection: SelectionSection = SelectionSection()
     sandbox: SandboxSection = SandboxSection()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -21,7 +22,14 @@ from types import FrameType
 from evoforge.archive import Archive, SQLiteArchive
 from evoforge.audit import AuditLog, file_hashes, format_report, verify
 from evoforge.candidate import dumps
-from evoforge.config import Config, ConfigError, load_config, parse_config, seed_files
+from evoforge.config import (
+    Config,
+    ConfigError,
+    OptunaSection,
+    load_config,
+    parse_config,
+    seed_files,
+)
 from evoforge.executors import (
     Executor,
     InlineExecutor,
@@ -40,11 +48,12 @@ from evoforge.gates.constraints import (
 from evoforge.gates.detectors import GamingDetectors
 from evoforge.governance import Audit, take_requests
 from evoforge.loop import Budget, Loop, Observer, Stats
+from evoforge.meta.policy import Decider
+from evoforge.meta.wiring import build_selector, load_policy, wrap_mutator
 from evoforge.promotion import Promoter
 from evoforge.proposers._base import Proposer
 from evoforge.rundir import RunDir, create_run
 from evoforge.sandbox._base import Limits
-from evoforge.selection import AgingTournament
 from evoforge.tasks import Task
 
 
@@ -119,21 +128,21 @@ def _drive(
     audit = Audit(AuditLog(run.audit), archive)
     task = load_task(experiment, config.task.module, config.task.object)
     hashes = trusted_hashes(experiment, config, task)
-    _audit_start(archive, audit, config, hashes, strength, allow_weak=allow_weak)
+    compat = str(getattr(task, "compat_mode", "") or "")
+    if compat:  # a weaker scoring mode (e.g. OpenEvolve's self-reported metrics): recorded, said
+        archive.set_meta("compat_mode", compat)
+        print(f"warning: compatibility mode: {compat}", file=sys.stderr)
+    _audit_start(archive, audit, config, hashes, strength, allow_weak=allow_weak, compat=compat)
     ctx = replace(run_context(run, config, experiment, allow_weak=allow_weak), task_hashes=hashes)
+    policy = load_policy(config, experiment)
     executor = build_executor(config, ctx)
     elapsed_before = float(archive.get_meta("elapsed_s", 0.0))
     wall, cpu = config.budget.wall_minutes, config.budget.cpu_hours
     loop = Loop(
         archive=archive,
         executor=executor,
-        proposer=proposer or build_proposer(config, experiment),
-        selector=AgingTournament(
-            population=config.selection.population,
-            tournament=config.selection.tournament,
-            islands=config.selection.islands,
-            migration_rate=config.selection.migration_rate,
-        ),
+        proposer=proposer or build_proposer(config, experiment, policy=policy),
+        selector=build_selector(config, policy),
         gates=build_gates(config, experiment, run, task),
         seed_files=files,
         objective=config.task.objective,
@@ -182,6 +191,7 @@ def _audit_start(
     strength: Mapping[str, str],
     *,
     allow_weak: bool,
+    compat: str = "",
 ) -> None:
     """The run's first audit entry, or on resume a check that nothing trusted changed."""
     started = archive.get_meta("task_hashes")
@@ -195,6 +205,7 @@ def _audit_start(
             task_hashes=dict(hashes),
             sandbox=dict(strength),
             allow_weak=allow_weak,
+            **({"compat_mode": compat} if compat else {}),
         )
         return
     head = archive.get_meta("audit_head")
@@ -285,20 +296,51 @@ def run_context(run: RunDir, config: Config, experiment: Path, *, allow_weak: bo
 def build_executor(config: Config, ctx: RunContext) -> Executor:
     if config.run.executor == "inline":
         return InlineExecutor(lambda job: evaluate(ctx, job))
+    if config.run.executor == "ray":
+        try:  # imported here: Ray is an optional extra, loaded only when chosen
+            from evoforge.executors.ray import RayExecutor
+        except ImportError as exc:
+            raise ConfigError(
+                f"[run] executor = \"ray\" needs Ray: pip install 'evoforge[ray]' ({exc})"
+            ) from None
+        r = config.ray
+        return RayExecutor(
+            ctx,
+            workers=config.run.workers,
+            address=r.address,
+            cpus_per_candidate=r.cpus_per_candidate,
+            memory_mb_per_candidate=r.memory_mb_per_candidate,
+            max_retries=r.max_retries,
+            object_store_mb=r.object_store_mb,
+            retry_log=ctx.active_dir.parent / "ray-retries.jsonl",
+        )
     return LocalExecutor(ctx, workers=config.run.workers)
 
 
-def build_proposer(config: Config, experiment: Path) -> Proposer:
+def build_proposer(config: Config, experiment: Path, *, policy: Decider | None = None) -> Proposer:
     """The proposer the config names; an LLM proposer falls back on the mutator."""
     from evoforge.proposers.mutate import Mutator
 
     p = config.proposer
-    mutator = Mutator(crossover_rate=p.crossover_rate, multi_rate=p.multi_rate, sigma=p.sigma)
-    if p.kind == "llm" and p.llm is not None:
-        from evoforge.proposers.llm import build_llm_proposer
 
-        return build_llm_proposer(p.llm, experiment=experiment, fallback=mutator)
-    return mutator
+    def one(kind: str) -> Proposer:
+        mutator = Mutator(crossover_rate=p.crossover_rate, multi_rate=p.multi_rate, sigma=p.sigma)
+        if kind == "llm" and p.llm is not None:
+            from evoforge.proposers.llm import build_llm_proposer
+
+            return build_llm_proposer(p.llm, experiment=experiment, fallback=mutator)
+        if kind == "optuna":
+            from evoforge.proposers.optuna import OptunaProposer
+
+            o = p.optuna or OptunaSection()
+            return OptunaProposer(sampler=o.sampler, sampler_options=o.options, base=o.base)
+        return wrap_mutator(mutator, config, policy)
+
+    if p.kind == "mix":
+        from evoforge.proposers.mix import MixedProposer
+
+        return MixedProposer([(one(m.kind), m.weight) for m in p.mix])
+    return one(p.kind)
 
 
 def sandbox_strength(layers: str, allow_weak: bool) -> Mapping[str, str]:

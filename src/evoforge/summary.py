@@ -31,11 +31,15 @@ def run_summary(
         ("elapsed_seconds", f"{elapsed:.1f}"),
         ("candidates_per_minute", f"{evaluated / (elapsed / 60):.2f}" if elapsed > 0 else "-"),
     ]
+    compat = archive.get_meta("compat_mode")
+    if compat:
+        rows.append(("compat_mode", str(compat)))
     sandbox = archive.get_meta("sandbox", {})
     if sandbox:
         weak = [k for k, v in sandbox.items() if not str(v).startswith("on")]
         rows.append(("sandbox", "all layers on" if not weak else "missing: " + ", ".join(weak)))
     rows.extend(llm_rows(archive, config))
+    rows.extend(operator_rows(archive))
     if archive.size() > 0:
         rows.extend(_figures("seed", archive.get(1), objective))
     champ = archive.champion()
@@ -93,6 +97,29 @@ def llm_rows(archive: Archive, config: Mapping[str, Any]) -> list[tuple[str, str
         ("llm_rejected", str(int(sum(r[3] for r in per.values())))),
         ("llm_fallback_proposals", str(fallback)),
     ]
+    return rows
+
+
+def operator_rows(archive: Archive) -> list[tuple[str, str]]:
+    """What the operator bandit learned (``[proposer] adapt`` or a policy): per operator,
+    its tries, mean reward (the share of children that beat their parent) and mean gain."""
+    state: Mapping[str, Any] = archive.get_meta("proposer_state", {}) or {}
+    bandit = state.get("bandit")
+    if not isinstance(bandit, Mapping):  # a mix keeps each member's state under its name
+        nested = [v["bandit"] for v in state.values() if isinstance(v, Mapping) and "bandit" in v]
+        bandit = nested[0] if nested else None
+    if not isinstance(bandit, Mapping):
+        return []
+    rows: list[tuple[str, str]] = []
+    for op, arm in sorted(bandit.items()):
+        tries = int(arm.get("tries", 0))
+        if tries <= 0:
+            continue
+        reward = int(arm.get("wins", 0)) / tries
+        gain = float(arm.get("gain", 0.0)) / tries
+        rows.append(
+            (f"operator_{op}", f"{tries} tries, {reward:.2f} mean reward, {gain:.4g} mean gain")
+        )
     return rows
 
 
