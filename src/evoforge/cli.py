@@ -154,10 +154,10 @@ def meta(
     heldout: Annotated[
         str, typer.Option(help="Held-out split or tasks, used only to accept the result.")
     ] = "heldout",
-    candidates: Annotated[int, typer.Option(min=1, help="Policies evaluated.")] = 60,
+    candidates: Annotated[int, typer.Option(min=1, help="Policies evaluated.")] = 150,
     inner: Annotated[int, typer.Option(min=1, help="Children per inner search.")] = 48,
     batch: Annotated[int, typer.Option(min=1, help="Children per policy decision round.")] = 8,
-    seeds: Annotated[int, typer.Option(min=1, help="Inner searches per training task.")] = 3,
+    seeds: Annotated[int, typer.Option(min=1, help="Inner searches per training task.")] = 4,
     accept_seeds: Annotated[int, typer.Option(min=1, help="Searches per held-out task.")] = 5,
     workers: Annotated[int, typer.Option(min=1, help="Policies evaluated at once.")] = 2,
     start_from: Annotated[
@@ -192,7 +192,7 @@ def meta(
     if result.best_train is not None:
         rows.append(("train_efficiency", f"{result.best_train:.4f}"))
     if result.comparison is not None:
-        rows.append(("heldout_efficiency_default", f"{result.comparison.default:.4f}"))
+        rows.append(("heldout_efficiency_start", f"{result.comparison.default:.4f}"))
         rows.append(("heldout_efficiency_evolved", f"{result.comparison.evolved:.4f}"))
     rows.append(("accepted", "yes" if result.accepted else "no"))
     rows.append(("policy_file", str(result.policy) if result.policy else "-"))

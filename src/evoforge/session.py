@@ -127,6 +127,7 @@ def _drive(
         archive.set_meta("allow_weak", True)
     audit = Audit(AuditLog(run.audit), archive)
     task = load_task(experiment, config.task.module, config.task.object)
+    policy = load_policy(config, experiment)
     hashes = trusted_hashes(experiment, config, task)
     compat = str(getattr(task, "compat_mode", "") or "")
     if compat:  # a weaker scoring mode (e.g. OpenEvolve's self-reported metrics): recorded, said
@@ -134,7 +135,6 @@ def _drive(
         print(f"warning: compatibility mode: {compat}", file=sys.stderr)
     _audit_start(archive, audit, config, hashes, strength, allow_weak=allow_weak, compat=compat)
     ctx = replace(run_context(run, config, experiment, allow_weak=allow_weak), task_hashes=hashes)
-    policy = load_policy(config, experiment)
     executor = build_executor(config, ctx)
     elapsed_before = float(archive.get_meta("elapsed_s", 0.0))
     wall, cpu = config.budget.wall_minutes, config.budget.cpu_hours
@@ -213,7 +213,8 @@ def _audit_start(
     if not report.ok:
         # Appending now would move the anchor and hide a cut at the end: refuse instead.
         raise ConfigError(
-            "the run's audit log does not verify, so it cannot be resumed:\n" + format_report(report)
+            "the run's audit log does not verify, so it cannot be resumed:\n"
+            + format_report(report)
         )
     changed = sorted(k for k in set(started) | set(hashes) if started.get(k) != hashes.get(k))
     if changed:
@@ -226,8 +227,10 @@ def _audit_start(
 
 
 def trusted_hashes(experiment: Path, config: Config, task: Task) -> dict[str, str]:
-    """sha256 of the task module and the files the task declares (its data)."""
+    """sha256 of the task module, the files the task declares (its data) and the policy file."""
     paths = [experiment / config.task.module, *task.files()]
+    if config.selection.policy:  # it steers the search: hashed and checked like the task
+        paths.append(Path(config.selection.policy))
     return file_hashes(paths, experiment)
 
 

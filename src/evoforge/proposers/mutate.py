@@ -52,7 +52,7 @@ OPERATORS = (*SINGLE_SITE, "multi", "crossover")
 _T = TypeVar("_T")
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "step": 3.0,
-    "resample": 1.0,
+    "resample": 2.0,
     "flip": 1.0,
     "choice": 1.5,
     "list": 1.5,
@@ -217,7 +217,10 @@ class Mutator(Proposer):
         return sorted(chosen, key=lambda s: (s.path, s.line, s.col))
 
     def _new_value(self, op: str, site: Site, rng: random.Random) -> Value:
-        if op != "resample":
+        # Several declared settings redrawn at once is the mutator's long jump: small
+        # steps alone get stuck near a weak seed (measured in bench/baselines.py).
+        jump = op == "multi" and site.spec.declared and rng.random() < 0.5
+        if op != "resample" and not jump:
             return site.spec.neighbour(site.value, rng, self.sigma)
         for _ in range(16):  # a fresh draw, but not the value already there
             value = site.spec.sample(rng)

@@ -1,0 +1,134 @@
+"""The policy and the bandit in the normal loop: a selector and a mutator wrapper.
+
+:class:`PolicySelector` asks a policy for parents; :class:`AdaptiveMutator` makes
+each child with one operator, chosen by the policy's weights when a policy is
+set, else by an :class:`~evoforge.meta.bandit.OperatorBandit` (``[proposer]
+adapt = true``). Either way the children's outcomes are told back: reward = the
+child beat its first parent. The stats live in ``state()``, which the loop saves
+in the archive and restores on resume, and ``status`` shows them.
+A policy that fails mid-run is reported once on stderr and replaced by the
+fallback (the tournament, the configured mutator): a run is never lost to it.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from evoforge.archive import Archive
+from evoforge.candidate import Candidate, Status
+from evoforge.meta.bandit import OperatorBandit
+from evoforge.meta.harness import POOL_CAP
+from evoforge.meta.policy import Decider, Decision, Lane, PolicyError
+from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
+from evoforge.proposers.mutate import Mutator
+from evoforge.selection import Selector
+
+
+class PolicySelector(Selector):
+    """Parents chosen by a policy from the most recent successful candidates."""
+
+    def __init__(self, policy: Decider, *, fallback: Selector) -> None:
+        self.policy = policy
+        self.fallback = fallback
+        self.failed = ""
+
+    def pick(
+        self, archive: Archive, *, objective: str, maximize: bool, rng: random.Random, n: int
+    ) -> tuple[int, list[Candidate]]:
+        if self.failed:
+            return self.fallback.pick(archive, objective=objective, maximize=maximize, rng=rng, n=n)
+        pool = sorted(
+            (
+                c
+                for c in archive.recent(island=None, limit=POOL_CAP)
+                if c.score(objective) is not None
+            ),
+            key=lambda c: c.id,
+        )
+        if not pool:
+            return 0, []
+        sign = 1.0 if maximize else -1.0
+        records = [
+            {"id": c.id, "score": sign * (c.score(objective) or 0.0), "operator": c.operator,
+             "parent": c.parent_ids[0] if c.parent_ids else None}
+            for c in pool
+        ]  # fmt: skip
+        lane = Lane(seed=rng.randrange(2**31), children=1, arity=n, pool=records, stats={})
+        try:
+            picks = self.policy.decide([lane])[0].parents[0]
+        except PolicyError as exc:
+            self.failed = str(exc)
+            print(f"warning: the policy failed, the tournament takes over: {exc}", file=sys.stderr)
+            return self.fallback.pick(archive, objective=objective, maximize=maximize, rng=rng, n=n)
+        return 0, [pool[i] for i in picks]
+
+
+class AdaptiveMutator(Proposer):
+    """The built-in mutator with its operator chosen per child (see the module docstring)."""
+
+    name = "mutate"
+
+    def __init__(self, base: Mutator, *, policy: Decider | None = None) -> None:
+        self.base = base
+        self.policy = policy
+        self.bandit = OperatorBandit(base.operators)
+        self.failed = ""
+
+    @property
+    def operators(self) -> tuple[str, ...]:
+        return self.base.operators
+
+    @property
+    def arity(self) -> int:
+        return self.base.arity
+
+    def propose(
+        self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
+    ) -> Proposal:
+        two = len(parents) > 1 and parents[0].files != parents[1].files
+        usable = [op for op in self.base.operators if two or op != "crossover"]
+        decision = self._decision()
+        sigma = self.base.sigma if decision is None else decision.sigma
+        if decision is not None:
+            ops = [op for op in usable if decision.weights.get(op, 0.0) > 0] or usable
+            op = rng.choices(ops, weights=[decision.weights.get(o, 1.0) for o in ops])[0]
+        else:
+            op = self.bandit.choose(rng, usable)
+        one = Mutator.from_rates({op: 1.0}, sigma=sigma, declared_weight=self.base.declared_weight)
+        try:
+            return one.propose(parents, feedback, rng)
+        except ProposalError:  # this operator fits no site of the program: any one that does
+            return self.base.propose(parents, feedback, rng)
+
+    def _decision(self) -> Decision | None:
+        if self.policy is None or self.failed:
+            return None
+        stats = {op: {"tries": s.tries, "wins": s.wins, "gain": s.gain}
+                 for op, s in self.bandit.stats().items()}  # fmt: skip
+        lane = Lane(seed=0, children=0, arity=self.arity, pool=[], stats=stats)
+        try:
+            return self.policy.decide([lane])[0]
+        except PolicyError as exc:
+            self.failed = str(exc)
+            print(f"warning: the policy failed, the bandit takes over: {exc}", file=sys.stderr)
+            return None
+
+    def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:
+        if not parents:
+            return
+        objective, sign = feedback.objective, (1.0 if feedback.direction == "maximize" else -1.0)
+        mine, theirs = child.score(objective), parents[0].score(objective)
+        ok = child.status == Status.SUCCEEDED and mine is not None and theirs is not None
+        gain = sign * (mine - theirs) if ok and mine is not None and theirs is not None else 0.0
+        self.bandit.reward(child.operator, improved=ok and gain > 0, gain=gain)
+
+    def state(self) -> Mapping[str, Any]:
+        return {"bandit": self.bandit.state()}
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        bandit = state.get("bandit")
+        if isinstance(bandit, Mapping):
+            self.bandit.load_state(bandit)

@@ -1,0 +1,1 @@
+"""Policy files shipped with evoforge (``default.py``); data, loaded by path."""
