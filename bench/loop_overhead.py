@@ -25,10 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from evoforge.archive import SQLiteArchive
+from evoforge.audit import AuditLog
 from evoforge.candidate import Candidate, Evaluation
 from evoforge.executors import Job, LocalExecutor, RunContext
 from evoforge.gates import EvolveRegionGate
+from evoforge.governance import Audit
 from evoforge.loop import Budget, Loop, Stats
+from evoforge.promotion import Promoter
 from evoforge.proposers.mutate import Mutator
 from evoforge.sandbox._base import Limits
 from evoforge.selection import AgingTournament
@@ -102,6 +105,7 @@ def main() -> None:
         (exp / "task.py").write_text(TASK)
         (exp / "active").mkdir()
         archive = SQLiteArchive(exp / "archive.sqlite")
+        audit = Audit(AuditLog(exp / "audit.jsonl"), archive)
         ctx = RunContext(
             experiment=exp, task_module="task.py", task_object="task", command=COMMAND,
             limits=Limits(wall_s=30), heldout=(), scratch_root=exp / "scratch",
@@ -114,7 +118,8 @@ def main() -> None:
             selector=AgingTournament(), gates=[EvolveRegionGate()],
             seed_files={"program.py": PROGRAM}, objective="score", maximize=True,
             budget=Budget(candidates=args.candidates, deadline=None), workers=args.workers,
-            observer=recorder,
+            promoter=Promoter(archive=archive, audit=audit, objective="score", maximize=True),
+            audit=audit, observer=recorder,
         )  # fmt: skip
         start = time.perf_counter()
         loop.run()
