@@ -79,13 +79,15 @@ task = Gov()
 """
 
 # Quality and a leak that helps the search metric while it hurts the held-out one.
+# The traps (OFFSET, HITS, LEAK) are fixed for the mutator: only the scripted
+# gaming children of test_gaming.py set them, so a mutator run improves QUALITY alone.
 PROGRAM = """import json
 
 # EVOLVE-BLOCK-START
 QUALITY = 0.5  # evolve: float[0.0, 0.9]
-OFFSET = 0  # evolve: int[0, 1000]
-HITS = 0  # evolve: int[0, 100]
-LEAK = 0.0  # evolve: float[0.0, 0.4]
+OFFSET = 0  # evolve: fixed
+HITS = 0  # evolve: fixed
+LEAK = 0.0  # evolve: fixed
 # EVOLVE-BLOCK-END
 
 out = {"quality": QUALITY + LEAK, "heldout": QUALITY - LEAK, "offset": OFFSET, "hits": HITS}
