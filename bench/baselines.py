@@ -75,6 +75,8 @@ def configure(exp: Path, *, seed: int, budget: int, workers: int) -> None:
     text = re.sub(r"(?m)^candidates = .*$", f"candidates = {budget}", text)
     text = re.sub(r"(?m)^wall_minutes = .*\n", "", text)
     text = re.sub(r"(?m)^workers = .*$", f"workers = {workers}", text)
+    # The experiment's own [promotion] table (if any) is replaced: no re-runs here.
+    text = re.sub(r"(?ms)^\[promotion\]\n.*?(?=^\[|\Z)", "", text)
     text += '\n[sandbox]\nlayers = "process"\n\n[promotion]\nreruns = 0\n'
     (exp / "evoforge.toml").write_text(text)
 
