@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from evoforge.program import blocks_of
+from evoforge.proposers.sites import check_annotations, find_sites
 from evoforge.tasks import OutputError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits"
@@ -188,6 +189,16 @@ def test_seed_program_has_one_block_whose_parameters_are_all_declared() -> None:
         )
     names = {t.id for node in assigned for t in node.targets if isinstance(t, ast.Name)}
     assert {"MODEL", "LR", "EPOCHS"} <= names
+
+
+def test_the_mutator_sees_only_declared_parameters() -> None:
+    # A bare number in the block (say ``axis=0``) would be mutable too, and changing
+    # it would only produce crashing candidates: every site must be declared.
+    files = {"train.py": (EXAMPLE / "train.py").read_text()}
+    assert check_annotations(files) == []
+    sites = find_sites(files)
+    assert sites
+    assert [s.key for s in sites if not s.spec.declared] == []
 
 
 @pytest.fixture
