@@ -85,3 +85,22 @@ def test_not_a_folder(tmp_path: Path) -> None:
 def test_budget_needs_an_end(minimal_experiment: Path) -> None:
     set_config(minimal_experiment, "candidates = 40", "candidates = 0")
     assert "budget.candidates" in error_of(minimal_experiment)
+
+
+def test_automl_section_needs_its_kind(minimal_experiment: Path) -> None:
+    set_config(minimal_experiment, 'kind = "mutate"', 'kind = "mutate"\n[proposer.automl]\n')
+    with pytest.raises(ConfigError, match=r'\[proposer.automl\] is set but kind = "mutate"'):
+        load_config(minimal_experiment)
+
+
+def test_automl_settings_are_checked(minimal_experiment: Path) -> None:
+    set_config(
+        minimal_experiment,
+        'kind = "mutate"',
+        'kind = "automl"\n[proposer.automl]\npreset = "images"\nislands = 0\n',
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(minimal_experiment)
+    assert "proposer.automl.preset" in str(err.value) and "proposer.automl.islands" in str(
+        err.value
+    )

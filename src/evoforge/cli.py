@@ -24,7 +24,7 @@ from evoforge.candidate import Candidate
 from evoforge.config import ConfigError, load_config
 from evoforge.display import make_display
 from evoforge.loop import SeedFailed
-from evoforge.program import unified_diff
+from evoforge.program import program_blocks, unified_diff
 from evoforge.rundir import RunDir, RunNotFound, find_run
 from evoforge.summary import format_rows, run_summary
 
@@ -474,6 +474,7 @@ def _print_candidate(
         rows.append(("model", str(x["model"])))
         rows.append(("tokens", f"{x.get('tokens_in', 0)} in, {x.get('tokens_out', 0)} out"))
         rows.append(("cost", f"{float(x.get('cost', 0.0)):.6f}"))
+    rows += [(k, _plain(c.extra[k])) for k in _SEARCH_KEYS if k in c.extra]
     if "fallback" in c.extra:
         rows.append(("llm_fallback", str(c.extra["fallback"])))
     if c.failure:
@@ -492,8 +493,20 @@ def _print_candidate(
     if code:
         for path, text in sorted(archive.get_code(c.code_hash).items()):
             print(f"\n--- {path} ---\n{text}", end="" if text.endswith("\n") else "\n")
+    elif c.extra.get("view") == "blocks":  # written whole, not edited: its blocks say more
+        for block in program_blocks(archive.get_code(c.code_hash)):
+            print(f"\n--- {block.path}, evolve block (--code: the whole module) ---")
+            print(block.text, end="")
     elif c.diff:
         print("\n--- diff to parent ---\n" + c.diff, end="")
+
+
+_SEARCH_KEYS = ("search_fitness", "select_fitness", "search_island", "found_after", "found_at_s")
+"""What an algorithm search recorded about the candidates it proposed."""
+
+
+def _plain(value: object) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def _print_end(rd: RunDir) -> None:

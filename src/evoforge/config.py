@@ -212,22 +212,48 @@ class OptunaSection(_Section):
         return options
 
 
+class AutoMLSection(_Section):
+    """``[proposer.automl]``: discover learning algorithms from basic operations.
+
+    The search runs in the driver's background (one process per island) and
+    proposes only what is worth keeping: each new best, then the final champion
+    and elites, each rendered as the program's file and scored by the task.
+    """
+
+    preset: Literal["linear", "digits"] = "linear"
+    """"linear": rediscover linear regression trained by SGD (4 features);
+    "digits": binary classification of projected digit pairs (16 features)."""
+    file: str = "algorithm.py"
+    """The program file the algorithm is written into (its evolve block)."""
+    islands: int = Field(default=1, ge=1, le=64)
+    """One worker process per island, with migration between them."""
+    max_minutes: float | None = Field(default=None, gt=0)
+    """The search's own time limit (the run's wall budget also ends it)."""
+    max_algorithms: int | None = Field(default=None, ge=1)
+    """Algorithms evaluated before the search ends (all islands together)."""
+    target: float | None = Field(default=None, gt=0, le=1)
+    """Search fitness that ends the search once confirmed (default: the preset's)."""
+
+
 class MixMember(_Section):
     kind: Literal["mutate", "llm", "optuna"]
     weight: float = Field(default=1.0, gt=0)
 
 
 class ProposerSection(_Section):
-    kind: Literal["mutate", "llm", "optuna", "mix"] = "mutate"
+    kind: Literal["mutate", "llm", "optuna", "mix", "automl"] = "mutate"
     crossover_rate: float = Field(default=0.15, ge=0, le=1)
     multi_rate: float = Field(default=0.2, ge=0, le=1)
     sigma: float = Field(default=0.5, gt=0)
     """The mutator's settings; with kind = "llm" they tune its fallback mutator."""
     adapt: bool = False
     """The mutator picks its operators with a bandit rewarded by improvement over the
-    parent (Thompson sampling; saved with the run, shown by ``status``)."""
+    parent (Thompson sampling; saved with the run, shown by ``status``). With kind =
+    "mix" a second bandit picks the proposer of each child too, its draws scaled by the
+    members' weights (see :class:`~evoforge.proposers.mix.MixedProposer`)."""
     llm: LLMSection | None = None
     optuna: OptunaSection | None = None
+    automl: AutoMLSection | None = None
     mix: list[MixMember] = []
     """With kind = "mix": the proposers drawn from, e.g. ``[{ kind = "mutate", weight = 2 },
     { kind = "optuna" }]``; each kind once; their settings are the sections above."""
@@ -246,6 +272,10 @@ class ProposerSection(_Section):
         if "optuna" not in self.kinds and self.optuna is not None:
             raise ValueError(
                 f'[proposer.optuna] is set but kind = "{self.kind}": set kind = "optuna"'
+            )
+        if self.kind != "automl" and self.automl is not None:
+            raise ValueError(
+                f'[proposer.automl] is set but kind = "{self.kind}": set kind = "automl"'
             )
         if self.kind == "mix":
             kinds = [m.kind for m in self.mix]

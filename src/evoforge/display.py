@@ -77,15 +77,22 @@ class LiveDisplay:
                 str(stats.failed),
                 str(stats.rejected + stats.duplicates),
             )
-        return Group(self._progress, table, *self._last)
+        note = [stats.proposer_note] if stats is not None and stats.proposer_note else []
+        return Group(self._progress, table, *note, *self._last)
 
 
 class LineDisplay:
-    """One line per finished candidate: for logs, CI and pipes."""
+    """One line per finished candidate: for logs, CI and pipes; and the proposer's
+    progress line when it changed, at most every ``note_every`` seconds."""
 
-    def __init__(self, *, objective: str, stream: TextIO | None = None) -> None:
+    def __init__(
+        self, *, objective: str, stream: TextIO | None = None, note_every: float = 15.0
+    ) -> None:
         self.objective = objective
         self.stream = stream or sys.stderr
+        self.note_every = note_every
+        self._note = ""
+        self._note_at = 0.0
 
     def __enter__(self) -> LineDisplay:
         return self
@@ -94,6 +101,11 @@ class LineDisplay:
         return None
 
     def update(self, stats: Stats, finished: Candidate | None) -> None:
+        now = time.time()
+        note = stats.proposer_note
+        if note and note != self._note and now - self._note_at >= self.note_every:
+            self._note, self._note_at = note, now
+            print(f"[{stats.evaluated}/{stats.budget or '-'}] {note}", file=self.stream, flush=True)
         if finished is None:
             return
         budget = stats.budget or "-"

@@ -65,6 +65,8 @@ class Stats:
     confirmations: int = 0
     champion_id: int | None = None
     started_at: float = field(default_factory=time.time)
+    proposer_note: str = ""
+    """The proposer's own progress line (e.g. an algorithm search's throughput)."""
 
     def per_minute(self, now: float) -> float:
         minutes = max((now - self.started_at) / 60.0, 1e-9)
@@ -455,6 +457,7 @@ class Loop:
 
     def _notify(self, finished: Candidate | None) -> None:
         if self.observer is not None:
+            self.stats.proposer_note = self.proposer.progress()
             self.observer.update(self.stats, finished)
 
 

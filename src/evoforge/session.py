@@ -23,6 +23,7 @@ from evoforge.archive import Archive, SQLiteArchive
 from evoforge.audit import AuditLog, file_hashes, format_report, verify
 from evoforge.candidate import dumps
 from evoforge.config import (
+    AutoMLSection,
     Config,
     ConfigError,
     OptunaSection,
@@ -178,6 +179,7 @@ def _drive(
         finally:
             archive.set_meta("elapsed_s", elapsed_before + time.time() - began)
             executor.shutdown(kill=True)
+            loop.proposer.close()
     archive.set_meta("state", reason)
     run.clear_stop()
     return Outcome(run, reason, loop.stats, strength)
@@ -339,10 +341,14 @@ def build_proposer(config: Config, experiment: Path, *, policy: Decider | None =
             return OptunaProposer(sampler=o.sampler, sampler_options=o.options, base=o.base)
         return wrap_mutator(mutator, config, policy)
 
+    if p.kind == "automl":
+        from evoforge.domains.automl.proposer import build_algorithm_search
+
+        return build_algorithm_search(p.automl or AutoMLSection(), config, experiment)
     if p.kind == "mix":
         from evoforge.proposers.mix import MixedProposer
 
-        return MixedProposer([(one(m.kind), m.weight) for m in p.mix])
+        return MixedProposer([(one(m.kind), m.weight) for m in p.mix], adapt=p.adapt)
     return one(p.kind)
 
 

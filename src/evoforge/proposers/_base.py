@@ -115,3 +115,11 @@ class Proposer(abc.ABC):
 
     def load_state(self, state: Mapping[str, Any]) -> None:  # noqa: B027
         """Restore what ``state`` returned (called once, before the first proposal)."""
+
+    def progress(self) -> str:
+        """One line on work the proposer does between proposals (e.g. a search's
+        throughput), shown by the live display; "" when there is nothing to say."""
+        return ""
+
+    def close(self) -> None:  # noqa: B027
+        """Stop background work (called once when the run ends, however it ends)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from evoforge.domains.automl.hurdles import HurdleConfig
 from evoforge.domains.automl.interpreter import MAX_ABS_ERROR
 from evoforge.domains.automl.mutate import DEMO_MUTATIONS, MUTATIONS
-from evoforge.domains.automl.program import Memory, SearchSpace
+from evoforge.domains.automl.program import Memory, Program, SearchSpace
 from evoforge.domains.automl.tasks import TaskSpec
 
 STRATEGIES = ("evolution", "random")
@@ -60,6 +60,9 @@ class SearchConfig:
     hurdle: HurdleConfig | None = None
     max_abs_error: float = MAX_ABS_ERROR
     elites: int = 10
+    start: tuple[Program, ...] = ()
+    """Programs every island's population starts with (a resumed search's elites);
+    they set the island's best without being reported as improvements."""
     seed: int = 0
 
     def __post_init__(self) -> None:

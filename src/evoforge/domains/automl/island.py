@@ -113,7 +113,13 @@ class Island:
                 make_tasks(config.select_tasks), memory, max_abs_error=config.max_abs_error
             )
         rng = random.Random(config.seed * 1_000_003 + index)
-        return cls(config, index, evaluator, select, rng, start_time)
+        island = cls(config, index, evaluator, select, rng, start_time)
+        for program in config.start:
+            fitness = evaluator.score(program)
+            island._insert(program, fitness)
+            if fitness > island.best_fitness:
+                island.best, island.best_fitness = program, fitness
+        return island
 
     def run(self, n: int) -> IslandReport:
         """Score ``n`` candidates (fewer if the target is reached) and report."""

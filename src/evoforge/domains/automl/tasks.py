@@ -93,6 +93,18 @@ class TaskSuite:
             names=np.array(self.names),
         )
 
+    def save_inputs(self, path: Path) -> None:
+        """Like :meth:`save` without the validation labels: what a candidate may see."""
+        np.savez(
+            path,
+            train_x=self.train_x,
+            train_y=self.train_y,
+            valid_x=self.valid_x,
+            seeds=self.seeds,
+            classify=np.array(self.spec.classify),
+            epochs=np.array(self.spec.epochs),
+        )
+
     @classmethod
     def load(cls, path: Path) -> TaskSuite:
         with np.load(path, allow_pickle=False) as z:
