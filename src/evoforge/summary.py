@@ -39,7 +39,9 @@ def run_summary(
         weak = [k for k, v in sandbox.items() if not str(v).startswith("on")]
         rows.append(("sandbox", "all layers on" if not weak else "missing: " + ", ".join(weak)))
     rows.extend(llm_rows(archive, config))
+    rows.extend(proposer_rows(archive))
     rows.extend(operator_rows(archive))
+    rows.extend(search_rows(archive))
     if archive.size() > 0:
         rows.extend(_figures("seed", archive.get(1), objective))
     champ = archive.champion()
@@ -105,21 +107,72 @@ def operator_rows(archive: Archive) -> list[tuple[str, str]]:
     its tries, mean reward (the share of children that beat their parent) and mean gain."""
     state: Mapping[str, Any] = archive.get_meta("proposer_state", {}) or {}
     bandit = state.get("bandit")
-    if not isinstance(bandit, Mapping):  # a mix keeps each member's state under its name
-        nested = [v["bandit"] for v in state.values() if isinstance(v, Mapping) and "bandit" in v]
-        bandit = nested[0] if nested else None
+    mutate = state.get("mutate")
+    if not isinstance(bandit, Mapping) and isinstance(mutate, Mapping):
+        # A mix keeps each member's state under its name; only the mutator's "bandit" is
+        # over operators (an LLM member's is over models, a mix's own over proposers).
+        bandit = mutate.get("bandit")
     if not isinstance(bandit, Mapping):
         return []
+    return _arm_rows("operator", bandit)
+
+
+def proposer_rows(archive: Archive) -> list[tuple[str, str]]:
+    """What the bandit over the proposers of a mix learned (``kind = "mix"`` with
+    ``adapt``): per proposer, its tries, mean reward and mean gain, as for operators."""
+    state: Mapping[str, Any] = archive.get_meta("proposer_state", {}) or {}
+    bandit = state.get("mix_bandit")
+    return _arm_rows("proposer", bandit) if isinstance(bandit, Mapping) else []
+
+
+def _arm_rows(prefix: str, bandit: Mapping[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    for op, arm in sorted(bandit.items()):
+    for name, arm in sorted(bandit.items()):
+        if not isinstance(arm, Mapping):
+            continue
         tries = int(arm.get("tries", 0))
         if tries <= 0:
             continue
         reward = int(arm.get("wins", 0)) / tries
         gain = float(arm.get("gain", 0.0)) / tries
         rows.append(
-            (f"operator_{op}", f"{tries} tries, {reward:.2f} mean reward, {gain:.4g} mean gain")
+            (f"{prefix}_{name}", f"{tries} tries, {reward:.2f} mean reward, {gain:.4g} mean gain")
         )
+    return rows
+
+
+def search_rows(archive: Archive) -> list[tuple[str, str]]:
+    """What an algorithm search (``[proposer] kind = "automl"``) did: its counts are
+    kept here, not as candidates."""
+    state: Mapping[str, Any] = archive.get_meta("proposer_state", {}) or {}
+    counts = state.get("algorithms")
+    if not isinstance(counts, Mapping):
+        return []
+    n = int(counts.get("candidates", 0))
+    seconds = float(state.get("elapsed_s", 0.0))
+
+    def share(key: str) -> str:
+        count = int(counts.get(key, 0))
+        return f"{count:,} ({count / n:.0%})" if n else str(count)
+
+    rows = [
+        (
+            "search_algorithms",
+            f"{n:,}" + (f" in {seconds:.0f}s ({n / seconds:,.0f}/s)" if seconds else ""),
+        ),
+        ("search_evaluated", f"{int(counts.get('evaluated', 0)):,}"),
+        ("search_cache_hits", share("cache_hits")),
+        ("search_hurdle_stops", share("hurdle_stops")),
+        ("search_discarded", share("discarded")),
+        (
+            "search_improvements",
+            f"{int(state.get('improvements', 0))} ({int(state.get('superseded', 0))} superseded "
+            "by a newer best before the loop could take them)",
+        ),
+    ]
+    if "best_search_fitness" in state:
+        rows.append(("search_best_fitness", f"{float(state['best_search_fitness']):.6f}"))
+    rows.append(("search_state", str(state.get("stop_reason") or "running or interrupted")))
     return rows
 
 

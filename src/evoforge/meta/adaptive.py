@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evoforge.archive import Archive
-from evoforge.candidate import Candidate, Status
-from evoforge.meta.bandit import OperatorBandit
+from evoforge.candidate import Candidate
+from evoforge.meta.bandit import OperatorBandit, improvement
 from evoforge.meta.harness import POOL_CAP
 from evoforge.meta.policy import Decider, Decision, Lane, PolicyError
 from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
@@ -117,13 +117,9 @@ class AdaptiveMutator(Proposer):
             return None
 
     def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:
-        if not parents:
-            return
-        objective, sign = feedback.objective, (1.0 if feedback.direction == "maximize" else -1.0)
-        mine, theirs = child.score(objective), parents[0].score(objective)
-        ok = child.status == Status.SUCCEEDED and mine is not None and theirs is not None
-        gain = sign * (mine - theirs) if ok and mine is not None and theirs is not None else 0.0
-        self.bandit.reward(child.operator, improved=ok and gain > 0, gain=gain)
+        reward = improvement(child, parents, feedback)
+        if reward is not None:
+            self.bandit.reward(child.operator, improved=reward[0], gain=reward[1])
 
     def state(self) -> Mapping[str, Any]:
         return {"bandit": self.bandit.state()}

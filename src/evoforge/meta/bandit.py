@@ -10,6 +10,7 @@ best. The mean gain over the parent is kept beside, for people (``status``).
 
 ``state()`` is JSON; ``load_state`` restores it, so a resumed run keeps what it
 learned. The bandit holds no random state: the caller passes its generator.
+:func:`improvement` is the reward, shared by every bandit that learns from children.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import math
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from evoforge.candidate import Candidate, Status
+
+if TYPE_CHECKING:
+    from evoforge.proposers._base import Feedback
 
 
 @dataclass
@@ -48,15 +54,27 @@ class OperatorBandit:
         """Per arm that was tried (a copy)."""
         return {k: ArmStats(v.tries, v.wins, v.gain) for k, v in self._stats.items()}
 
-    def choose(self, rng: random.Random, usable: Sequence[str] | None = None) -> str:
-        """The arm with the largest posterior draw among ``usable`` (default: all arms)."""
+    def choose(
+        self,
+        rng: random.Random,
+        usable: Sequence[str] | None = None,
+        *,
+        weights: Mapping[str, float] | None = None,
+    ) -> str:
+        """The arm with the largest posterior draw among ``usable`` (default: all arms).
+
+        ``weights`` (default 1 each) multiply the draws: Thompson sampling on a reward
+        worth ``weight`` per win, so an arm of weight 2 wins the draw over one of weight 1
+        unless its chance of improving looks less than half the other's.
+        """
         names = [a for a in (self.arms if usable is None else usable) if a in self.arms]
         if not names:
             raise ValueError("no usable arm")
         draws = {}
         for name in names:
             s = self._stats.get(name, ArmStats())
-            draws[name] = rng.betavariate(1 + s.wins, 1 + s.tries - s.wins)
+            draw = rng.betavariate(1 + s.wins, 1 + s.tries - s.wins)
+            draws[name] = draw * (1.0 if weights is None else weights.get(name, 1.0))
         return max(names, key=lambda n: draws[n])
 
     def reward(self, arm: str, *, improved: bool, gain: float = 0.0) -> None:
@@ -85,3 +103,20 @@ class OperatorBandit:
                 continue
             if name in self.arms and 0 <= wins <= tries:
                 self._stats[str(name)] = ArmStats(tries, wins, max(0.0, gain))
+
+
+def improvement(
+    child: Candidate, parents: Sequence[Candidate], feedback: Feedback
+) -> tuple[bool, float] | None:
+    """The reward of a finished child: ``(improved, gain)``, where ``gain`` is how much it
+    beat its first parent on the objective (in objective units, signed by the direction)
+    and ``improved`` is ``gain > 0``; a child that failed or lacks a score, or whose
+    parent lacks one, is ``(False, 0.0)``. None when there is no parent (nothing to learn)."""
+    if not parents:
+        return None
+    objective, sign = feedback.objective, (1.0 if feedback.direction == "maximize" else -1.0)
+    mine, theirs = child.score(objective), parents[0].score(objective)
+    if child.status != Status.SUCCEEDED or mine is None or theirs is None:
+        return False, 0.0
+    gain = sign * (mine - theirs)
+    return gain > 0, gain

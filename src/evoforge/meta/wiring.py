@@ -14,10 +14,10 @@ from evoforge.selection import AgingTournament, Selector
 
 def load_policy(config: Config, experiment: Path) -> Decider | None:
     """The policy ``[selection] policy`` names, checked (ConfigError when unusable)."""
-    if config.proposer.adapt and "mutate" not in config.proposer.kinds:
+    if config.proposer.adapt and config.proposer.kind not in ("mutate", "mix"):
         raise ConfigError(
-            "[proposer] adapt = true chooses the built-in mutator's operators: it needs kind = "
-            '"mutate" (or a mix with it)'
+            "[proposer] adapt = true chooses the built-in mutator's operators or a mix's "
+            'proposers: it needs kind = "mutate" or "mix"'
         )
     name = config.selection.policy
     if name is None:

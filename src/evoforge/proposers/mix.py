@@ -7,6 +7,14 @@ the other members get ``observe(child, feedback)`` when they define it (the Optu
 proposer uses it to know the scores of programs it did not write). State is kept
 per member, under the member's name. A member that is exhausted (``ProposerExhausted``)
 drops out of the draw; the mix is exhausted when all are.
+
+With ``adapt`` the draw is a Thompson-sampling bandit over the members (an
+:class:`~evoforge.meta.bandit.OperatorBandit` whose arms are the members' names),
+rewarded like the mutator's operator bandit: the child beat its first parent (a
+member's ``ProposalError`` counts as a loss too). Its stats are saved in ``state()``
+under ``"mix_bandit"`` beside the members' states, so a resumed run keeps them and
+``status`` shows which proposers pay off. A member's ``ProposerBusy`` passes through
+as it is, so the loop waits and asks again.
 """
 
 from __future__ import annotations
@@ -17,14 +25,19 @@ from dataclasses import replace
 from typing import Any
 
 from evoforge.candidate import Candidate
+from evoforge.meta.bandit import OperatorBandit, improvement
 from evoforge.proposers._base import (
     Feedback,
     Parent,
     Proposal,
     ProposalError,
     Proposer,
+    ProposerBusy,
     ProposerExhausted,
 )
+
+BANDIT_KEY = "mix_bandit"
+"""Where ``state()`` keeps the members bandit; no member may be named so."""
 
 
 class MixedProposer(Proposer):
@@ -32,13 +45,21 @@ class MixedProposer(Proposer):
 
     ``members`` are ``(proposer, weight)`` pairs; names must differ and weights be
     positive (ValueError otherwise, raised at the first use).
+
+    With ``adapt=True`` a bandit draws instead: each live member's posterior draw (its
+    chance of beating the parent) is multiplied by its weight and the largest wins, so
+    a weight is what a win of that member is worth (e.g. 0.2 for a costly LLM: chosen
+    over the mutator only while it looks five times as likely to improve). Equal
+    weights leave the choice to the bandit alone.
     """
 
     name = "mix"
 
-    def __init__(self, members: Sequence[tuple[Proposer, float]]) -> None:
+    def __init__(self, members: Sequence[tuple[Proposer, float]], *, adapt: bool = False) -> None:
         self.members = tuple(members)
+        self.adapt = adapt
         self.wants_context = any(p.wants_context for p, _ in self.members)
+        self.bandit = OperatorBandit([p.name for p, _ in self.members])
         self._exhausted: dict[str, str] = {}
 
     @property
@@ -54,7 +75,13 @@ class MixedProposer(Proposer):
     ) -> Proposal:
         self._check()
         live = [(p, w) for p, w in self.members if p.name not in self._exhausted]
-        member = rng.choices([p for p, _ in live], weights=[w for _, w in live])[0]
+        if self.adapt:
+            name = self.bandit.choose(
+                rng, [p.name for p, _ in live], weights={p.name: w for p, w in live}
+            )
+            member = next(p for p, _ in live if p.name == name)
+        else:
+            member = rng.choices([p for p, _ in live], weights=[w for _, w in live])[0]
         try:
             p = member.propose(parents[: member.arity], feedback, rng)
         except ProposerExhausted as exc:
@@ -65,7 +92,11 @@ class MixedProposer(Proposer):
                     f"every proposer of the mix is exhausted ({reasons})"
                 ) from exc
             raise ProposalError(f"{member.name}: {exc} (it leaves the mix)", meta=exc.meta) from exc
+        except ProposerBusy:
+            raise  # not a failure: the loop asks again later
         except ProposalError as exc:
+            if self.adapt:  # a pull that made no child: a loss, as a failed child is
+                self.bandit.reward(member.name, improved=False)
             meta = {**exc.meta, "mix": member.name} if exc.meta else {}
             raise ProposalError(f"{member.name}: {exc}", meta=meta) from exc
         return Proposal(
@@ -77,6 +108,9 @@ class MixedProposer(Proposer):
 
     def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:
         owner = child.extra.get("mix")
+        reward = improvement(child, parents, feedback) if self.adapt else None
+        if reward is not None and isinstance(owner, str):
+            self.bandit.reward(owner, improved=reward[0], gain=reward[1])
         for member, _ in self.members:
             if member.name == owner:
                 own = replace(child, operator=child.operator.removeprefix(f"{owner}-"))
@@ -86,11 +120,23 @@ class MixedProposer(Proposer):
 
     def state(self) -> Mapping[str, Any]:
         states = {p.name: dict(p.state()) for p, _ in self.members}
+        if self.adapt:
+            states[BANDIT_KEY] = self.bandit.state()
         return {name: s for name, s in states.items() if s}
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         for member, _ in self.members:
             member.load_state(state.get(member.name, {}))
+        bandit = state.get(BANDIT_KEY)
+        if isinstance(bandit, Mapping):
+            self.bandit.load_state(bandit)
+
+    def progress(self) -> str:
+        return "; ".join(line for p, _ in self.members if (line := p.progress()))
+
+    def close(self) -> None:
+        for member, _ in self.members:
+            member.close()
 
     def _check(self) -> None:
         names = [p.name for p, _ in self.members]
@@ -99,5 +145,7 @@ class MixedProposer(Proposer):
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"proposers named twice in a mix: {', '.join(twice)}")
+        if BANDIT_KEY in names:
+            raise ValueError(f"a proposer of a mix may not be named {BANDIT_KEY!r}")
         if any(not w > 0 for _, w in self.members):
             raise ValueError("the weights of a mix must be positive")
