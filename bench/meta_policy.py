@@ -1,7 +1,8 @@
 """The default search policy against a meta-evolved one, on the held-out tasks.
 
 Both policies drive the same inner searches (same tasks, seeds, budgets, the
-built-in mutator) on the held-out split of :mod:`evoforge.meta.suite`, which the
+built-in mutator, or the AutoML-Zero engine's for the algorithm-repair tasks)
+on the held-out split of :mod:`evoforge.meta.suite`, which the
 meta-run never saw; seeds start at 2000, apart from the meta-run's training seeds
 (0..) and its acceptance seeds (1000..). Per task: the candidates each needed
 until the normalised best-so-far first reached ``--target`` (0 = the seed

@@ -4,9 +4,11 @@
 rounds: each round asks the policy (one :class:`~evoforge.meta.policy.Decider`
 call for every lane at once) for the parents of ``batch`` children per lane,
 the operator weights and the step size; the harness then makes each child with
-the real built-in :class:`~evoforge.proposers.mutate.Mutator` and scores it
-itself. Budgets are the harness's: every proposal counts against ``candidates``,
-a failed or duplicate proposal included (it was a wasted draw).
+the real built-in :class:`~evoforge.proposers.mutate.Mutator` (for algorithm
+discovery tasks, the AutoML-Zero engine's mutator through
+:class:`~evoforge.meta.automl_tasks.AutomlProposer`) and scores it itself.
+Budgets are the harness's: every proposal counts against ``candidates``, a
+failed or duplicate proposal included (it was a wasted draw).
 
 Scores are normalised per task: 0 is the seed program, 1 the task's best. A
 lane's *curve* is the normalised best-so-far after each child; its area
@@ -22,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evoforge.candidate import Candidate, code_hash
-from evoforge.meta.policy import Decider, Lane
+from evoforge.meta.automl_tasks import AutomlProposer, repair_space
+from evoforge.meta.policy import Decider, Decision, Lane
 from evoforge.meta.suite import InnerTask, Scorer, Table
-from evoforge.proposers._base import Feedback, Parent, ProposalError
+from evoforge.proposers._base import Feedback, Parent, ProposalError, Proposer
 from evoforge.proposers.mutate import Mutator
 
 POOL_CAP = 256
@@ -91,10 +94,11 @@ def run_searches(
     searches = []
     for task in tasks:
         scorer = Scorer(task, tables.get(task.name))
-        base = scorer.score(task.files)
+        seed_files = task.files
+        base = scorer.score(seed_files)
         for seed in seeds:
             s = _Search(task, scorer, seed, base, scorer.best())
-            s.add(dict(task.files), base, "seed", None)
+            s.add(dict(seed_files), base, "seed", None)
             searches.append(s)
     feedback = Feedback(objective="score", direction="maximize")
     done = 0
@@ -114,7 +118,7 @@ def run_searches(
         decisions = decider.decide(lanes)
         for s, lane, decision in zip(searches, lanes, decisions, strict=True):
             offset = len(s.records) - len(lane.pool)
-            mutator = Mutator.from_rates(decision.weights, sigma=decision.sigma)
+            mutator = _proposer(s.task, decision)
             for i, picks in enumerate(decision.parents):
                 rng = random.Random(f"{s.task.name}:{s.seed}:{rnd}:{i}")
                 _child(s, mutator, [offset + p for p in picks], feedback, rng)
@@ -123,8 +127,15 @@ def run_searches(
     return [LaneResult(s.task.name, s.seed, tuple(s.curve), s.wasted) for s in searches]
 
 
+def _proposer(task: InnerTask, decision: Decision) -> Proposer:
+    """The maker of a lane's children this round, configured by the policy's decision."""
+    if task.kind == "automl":
+        return AutomlProposer(decision.weights, decision.sigma, repair_space())
+    return Mutator.from_rates(decision.weights, sigma=decision.sigma)
+
+
 def _child(
-    s: _Search, mutator: Mutator, picks: list[int], feedback: Feedback, rng: random.Random
+    s: _Search, mutator: Proposer, picks: list[int], feedback: Feedback, rng: random.Random
 ) -> None:
     parents = [
         Parent(Candidate(id=i, code_hash="", metrics={"score": s.records[i]["score"]}), s.files[i])

@@ -1,21 +1,25 @@
 """The task suite of ``evoforge meta``: cheap searches with known answers, split in two.
 
-Each inner task is a small program whose evolve block declares parameters
-(``# evolve:`` annotations), and a trusted score of their values (higher is
-better), computed in the harness's process in micro- to milliseconds:
+Each inner task is a seed program and a trusted score of its candidates (higher
+is better), computed in the harness's process in micro- to milliseconds. Three
+kinds; in the first two the program's evolve block declares parameters
+(``# evolve:`` annotations) and the score reads their values:
 
 - symbolic regression of a known function: ``A * F(W * x) + B * G(x) + poly(x)``
   fitted to the target on a fixed grid; score ``1 / (1 + mse)`` (1 is exact);
 - hyperparameter searches on scikit-learn's bundled data sets (digits, wine,
   breast cancer, diabetes): every point of a small grid is fitted once on a
   fixed train/validation split, so a search reads a table. The tables are built once
-  (:func:`build_tables`, a few seconds each) and passed in as data.
+  (:func:`build_tables`, a few seconds each) and passed in as data;
+- algorithm discovery with the AutoML-Zero engine (:mod:`evoforge.domains.automl`):
+  repair a learning algorithm (SGD) that a few of the engine's mutations broke,
+  on linear regression or projected-digits tasks; children are made by the
+  engine's own mutator, the policy's operators mapped onto its mutation types,
+  and scored by its interpreter (:mod:`evoforge.meta.automl_tasks`).
 
 The training split drives the meta-search; the held-out split is used only to
-accept its result, so an accepted policy won on tasks it never saw.
-The algorithm-discovery engine (:mod:`evoforge.domains.automl`) is not in the
-suite: its programs are instruction lists with their own mutator, not declared
-parameters, so the policy's operators do not apply to them.
+accept its result, so an accepted policy won on tasks it never saw. Each split
+has every kind.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from evoforge.meta.automl_tasks import Repair, RepairScorer, to_files
 from evoforge.proposers.params import Value
 from evoforge.proposers.sites import find_sites
 
@@ -40,17 +45,21 @@ class InnerTask:
 
     name: str
     program: str
-    kind: str  # "regression" (closed form) or "grid" (read from a table)
+    kind: str  # "regression" (closed form), "grid" (read from a table) or "automl"
     target: tuple[str, ...] = ()
     """For "regression": the target's terms, see :func:`_regression_program`."""
     build: Callable[[], Table] | None = field(default=None, compare=False)
     """For "grid": fits every point of the grid; keyed by :func:`grid_key`."""
+    repair: Repair | None = None
+    """For "automl": the broken algorithm to repair (its program is made from this)."""
 
     def values(self, files: Mapping[str, str]) -> dict[str, Value]:
         return {s.name: s.value for s in find_sites(files)}
 
     @property
     def files(self) -> dict[str, str]:
+        if self.repair is not None:
+            return to_files(RepairScorer(self.name, self.repair).seed_program())
         return {PROGRAM_FILE: self.program}
 
 
@@ -60,13 +69,18 @@ class Scorer:
     def __init__(self, task: InnerTask, table: Table | None = None) -> None:
         self.task = task
         self.table = table or {}
+        self.repair = None if task.repair is None else RepairScorer(task.name, task.repair)
 
     def best(self) -> float:
+        if self.repair is not None:
+            return self.repair.best()
         if self.task.kind == "regression":
             return 1.0
         return max(self.table.values())
 
     def score(self, files: Mapping[str, str]) -> float:
+        if self.repair is not None:
+            return self.repair.score(files)
         values = self.task.values(files)
         if self.task.kind == "regression":
             return _regression_score(values, self.task.target)
@@ -264,6 +278,18 @@ def _ridge_table(loader: str) -> Callable[[], Table]:
     return fit
 
 
+# ---------------------------------------------------------------- algorithm discovery
+
+
+_DAMAGE = ("alter_param", "randomize_instruction")
+"""Damage of the held-out repairs: a wrong argument, or an instruction replaced."""
+
+
+def repair(name: str, **spec: Any) -> InnerTask:
+    """An algorithm-repair task; ``spec`` are :class:`Repair` fields."""
+    return InnerTask(name, "", "automl", repair=Repair(**spec))
+
+
 def all_tasks() -> dict[str, InnerTask]:
     tasks = [
         regression("sr_sine", "1.5", "sin", "2.0", "0.5", "square", "pos", "0.0"),
@@ -274,13 +300,31 @@ def all_tasks() -> dict[str, InnerTask]:
         grid("wine_knn", _KNN.format(data="wine"), _knn_table("load_wine")),
         grid("breast_cancer_tree", _TREE.format(data="breast cancer"), _tree_table("load_breast_cancer")),
         grid("diabetes_ridge", _RIDGE.format(data="diabetes"), _ridge_table("load_diabetes")),
+        repair("automl_linear_repair", draw=5),
+        repair("automl_digits_repair", data="digits", n_features=8, draw=2),
+        repair("automl_linear_fix", suite_seed=1, mutations=_DAMAGE, draw=9),
+        repair("automl_digits_fix", data="digits", n_features=8, suite_seed=1, mutations=_DAMAGE, draw=6),
     ]  # fmt: skip
     return {t.name: t for t in tasks}
 
 
 SPLITS: Mapping[str, tuple[str, ...]] = {
-    "train": ("sr_sine", "sr_damped", "digits_knn", "diabetes_ridge"),
-    "heldout": ("sr_poly", "sr_wave", "wine_knn", "breast_cancer_tree"),
+    "train": (
+        "sr_sine",
+        "sr_damped",
+        "digits_knn",
+        "diabetes_ridge",
+        "automl_linear_repair",
+        "automl_digits_repair",
+    ),
+    "heldout": (
+        "sr_poly",
+        "sr_wave",
+        "wine_knn",
+        "breast_cancer_tree",
+        "automl_linear_fix",
+        "automl_digits_fix",
+    ),
     "tiny": ("sr_sine",),
     "tiny-heldout": ("sr_wave",),
 }
