@@ -53,6 +53,7 @@ def test_the_run_records_what_the_search_found(finished: tuple[Path, str]) -> No
     status = rows(cli("status", str(run)))
     assert int(status["search_algorithms"].split()[0].replace(",", "")) >= 1000
     assert int(status["search_improvements"].split()[0]) >= 1
+    assert status["search_state"] in ("budget", "stopped")  # saved when the run ended
 
 
 def test_show_prints_the_discovered_algorithm(finished: tuple[Path, str]) -> None:

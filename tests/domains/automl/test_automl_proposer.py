@@ -82,6 +82,7 @@ def test_a_resumed_search_carries_counts_and_elites_over() -> None:
     config = resumed._resumed_config()
     assert config is not None and config.max_candidates == 2000
     assert len(config.start) == len(saved["elites"])
+    assert saved["sessions"] == 1 and config.seed != small().seed  # fresh random streams
     proposals, why = drain(resumed)
     assert "after 5,000 algorithms" in why
     best_before = saved["best_search_fitness"]

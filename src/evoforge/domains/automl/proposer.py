@@ -152,6 +152,7 @@ class AlgorithmSearch(Proposer):
                 "algorithms": counts.as_dict(),
                 "improvements": self._found + int(self._before.get("improvements", 0)),
                 "superseded": self._superseded + int(self._before.get("superseded", 0)),
+                "sessions": int(self._before.get("sessions", 0)) + (self._thread is not None),
                 "elapsed_s": self._elapsed(progress, result),
                 "elites": [p.to_json() for p in elites],
             }
@@ -190,7 +191,15 @@ class AlgorithmSearch(Proposer):
         self._thread.start()
 
     def _resumed_config(self) -> SearchConfig | None:
-        config = replace(self.config, processes=True, start=tuple(self._recent))
+        sessions = int(self._before.get("sessions", 0))
+        # A resumed search starts from the saved elites, with fresh random streams
+        # (its seed moves on with each session) so it does not replay the first one.
+        config = replace(
+            self.config,
+            processes=True,
+            start=tuple(self._recent),
+            seed=self.config.seed + 7919 * sessions,
+        )
         before = self._before_counts()
         if config.max_candidates is not None:
             left = config.max_candidates - before.candidates
