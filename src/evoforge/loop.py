@@ -270,6 +270,11 @@ class Loop:
             recent_failures=[self._for_proposer(c) for c in recent[-3:]],
         )
 
+    def close(self) -> None:
+        """Stop the proposer's background work and keep its last state (run end, any way)."""
+        self.proposer.close()
+        self._save_proposer_state()
+
     def _save_proposer_state(self) -> None:
         state = self.proposer.state()
         if state:

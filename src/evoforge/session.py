@@ -179,9 +179,7 @@ def _drive(
         finally:
             archive.set_meta("elapsed_s", elapsed_before + time.time() - began)
             executor.shutdown(kill=True)
-            loop.proposer.close()
-            if final := loop.proposer.state():  # what it did after the last candidate
-                archive.set_meta("proposer_state", dict(final))
+            loop.close()
     archive.set_meta("state", reason)
     run.clear_stop()
     return Outcome(run, reason, loop.stats, strength)

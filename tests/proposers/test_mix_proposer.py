@@ -3,61 +3,23 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evoforge.candidate import Candidate, Status, code_hash
+from evoforge.candidate import Candidate, Status
 from evoforge.config import ConfigError, parse_config
 from evoforge.proposers import (
-    Feedback,
     Mutator,
-    Parent,
-    Proposal,
     ProposalError,
-    Proposer,
     ProposerExhausted,
 )
 from evoforge.proposers.mix import MixedProposer
 from evoforge.proposers.optuna import OptunaProposer
 from evoforge.session import build_proposer
 
-SEED = {"p.py": "# EVOLVE-BLOCK-START\nX = 1  # evolve: int[0, 100]\n# EVOLVE-BLOCK-END\n"}
-FEEDBACK = Feedback(objective="score", direction="maximize", seed=SEED)
-PARENT = Parent(Candidate(1, code_hash(SEED), status=Status.SUCCEEDED, metrics={"score": 0}), SEED)
-
-
-class Fixed(Proposer):
-    """Always the same child; records what it is told."""
-
-    def __init__(self, name: str, x: int, *, exhausted: bool = False) -> None:
-        self.name = name
-        self.x = x
-        self.exhausted = exhausted
-        self.told: list[Candidate] = []
-        self.restored: Mapping[str, Any] = {}
-
-    @property
-    def operators(self) -> tuple[str, ...]:
-        return ("set",)
-
-    def propose(
-        self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
-    ) -> Proposal:
-        if self.exhausted:
-            raise ProposerExhausted(f"{self.name} spent its budget")
-        return Proposal({"p.py": SEED["p.py"].replace("X = 1", f"X = {self.x}")}, "set")
-
-    def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:
-        self.told.append(child)
-
-    def state(self) -> Mapping[str, Any]:
-        return {"told": len(self.told)}
-
-    def load_state(self, state: Mapping[str, Any]) -> None:
-        self.restored = state
+from proposer_helpers import FEEDBACK, PARENT, Fixed
 
 
 def test_members_are_drawn_by_weight_and_named_in_the_operator() -> None:

@@ -32,47 +32,7 @@ from evoforge.proposers.sites import (
     set_values,
 )
 
-# A copy of this program is in the other proposer test file: a conftest.py here would
-# shadow tests/conftest.py, which tests elsewhere import by name.
-TRAIN = '''"""A toy training script."""
-import math
-
-SCALE = 3  # frame: never changes
-
-
-# EVOLVE-BLOCK-START
-MODEL = "linear"       # evolve: choice["linear", "mlp", "cnn"]
-HIDDEN = [32]          # evolve: ints[8, 512] len[1, 4]
-LR = 0.001             # evolve: log[1e-5, 1.0]
-EPOCHS = 3             # evolve: int[1, 200]
-MOMENTUM = 0.9         # evolve: float[0.0, 0.99]
-USE_BN = False         # evolve: bool
-SEED = 0               # evolve: fixed
-DROPOUT = 0.1
-OFFSET = -3
-
-
-def build(width):
-    """A docstring with 7 numbers: not a site."""
-    name = f"net{width * 2}"
-    layers = [("linear", width, 32)]
-    return layers[0], dict(lr=0.01, shuffle=True, betas=(0.9, 0.999), name=name)
-# EVOLVE-BLOCK-END
-
-
-def main():
-    print(f"{SCALE * 2}", math.pi, build(4))
-'''
-
-MODEL = """def net():
-    # EVOLVE-BLOCK-START
-    width = 64  # evolve: int[8, 256]
-    return [width, 10]
-    # EVOLVE-BLOCK-END
-
-
-N = 5
-"""
+from proposer_helpers import MODEL, TRAIN
 
 
 @pytest.fixture

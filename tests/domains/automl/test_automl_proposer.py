@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -126,3 +127,12 @@ def test_the_config_must_match_the_program(tmp_path: Path) -> None:
     )
     assert (built.config.islands, built.config.max_seconds) == (2, 90.0)
     assert (built.config.max_candidates, built.config.target_fitness) == (99, 0.99)
+
+
+def test_the_task_must_score_the_same_preset(tmp_path: Path) -> None:
+    exp = tmp_path / "exp"
+    shutil.copytree(EXAMPLE, exp, ignore=shutil.ignore_patterns("runs", "__pycache__"))
+    task = exp / "task.py"
+    task.write_text(task.read_text().replace('preset="linear"', 'preset="digits"'))
+    with pytest.raises(ConfigError, match=r"scores the 'digits' preset but .* preset = 'linear'"):
+        build_algorithm_search(AutoMLSection(), load_config(exp), exp)

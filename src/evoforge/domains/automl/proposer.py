@@ -37,14 +37,21 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
+from evoforge.config import AutoMLSection, Config, ConfigError, seed_files
 from evoforge.domains.automl.config import SearchConfig
 from evoforge.domains.automl.evaluator import Counts
-from evoforge.domains.automl.experiment import preset_config, render_for, seed_module
+from evoforge.domains.automl.experiment import (
+    AlgorithmTask,
+    preset_config,
+    render_for,
+    seed_module,
+)
 from evoforge.domains.automl.island import Improvement
 from evoforge.domains.automl.program import Program
 from evoforge.domains.automl.search import Progress, SearchResult, run_search
+from evoforge.executors.worker import load_task
 from evoforge.program import frame_violations
 from evoforge.proposers._base import (
     Feedback,
@@ -54,9 +61,6 @@ from evoforge.proposers._base import (
     ProposerBusy,
     ProposerExhausted,
 )
-
-if TYPE_CHECKING:
-    from evoforge.config import AutoMLSection, Config
 
 _FINISHED = ("target", "budget", "time")
 """Stop reasons after which a resumed run does not search again."""
@@ -152,7 +156,7 @@ class AlgorithmSearch(Proposer):
                 "algorithms": counts.as_dict(),
                 "improvements": self._found + int(self._before.get("improvements", 0)),
                 "superseded": self._superseded + int(self._before.get("superseded", 0)),
-                "sessions": int(self._before.get("sessions", 0)) + (self._thread is not None),
+                "sessions": int(self._before.get("sessions", 0)) + int(self._thread is not None),
                 "elapsed_s": self._elapsed(progress, result),
                 "elites": [p.to_json() for p in elites],
             }
@@ -282,9 +286,8 @@ class AlgorithmSearch(Proposer):
 def build_algorithm_search(
     section: AutoMLSection, config: Config, experiment: Path
 ) -> AlgorithmSearch:
-    """The proposer of ``[proposer.automl]``; checks the program matches the preset."""
-    from evoforge.config import ConfigError, seed_files
-
+    """The proposer of ``[proposer.automl]``; checks the program and an
+    :class:`AlgorithmTask` task match its preset."""
     if section.file not in config.program.files:
         raise ConfigError(
             f"[proposer.automl] file = {section.file!r} is not one of [program] files"
@@ -297,6 +300,12 @@ def build_algorithm_search(
             f"{experiment / section.file} is not a {section.preset!r} algorithm module "
             f"(write a fresh one with `python -m evoforge.domains.automl.experiment "
             f"{section.preset} > {section.file}`): {problems[0]}"
+        )
+    task = load_task(experiment, config.task.module, config.task.object)
+    if isinstance(task, AlgorithmTask) and task.preset != section.preset:
+        raise ConfigError(
+            f"{experiment / config.task.module} scores the {task.preset!r} preset but "
+            f"[proposer.automl] preset = {section.preset!r}: make them the same"
         )
     overrides: dict[str, object] = {"islands": section.islands}
     if section.max_minutes is not None:
