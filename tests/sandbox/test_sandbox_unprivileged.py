@@ -1,7 +1,9 @@
 """evoforge itself not root: bubblewrap in a user namespace, Landlock and seccomp still on.
 
 Runs a small driver as uid 65534 with the system's Python (the project's venv
-lives under /root here, which that uid cannot read).
+lives under /root here, which that uid cannot read), importing a world-readable
+copy of the package: the checkout itself may sit in a private folder (a clone made
+in ``mktemp -d``, mode 0700).
 """
 
 from __future__ import annotations
@@ -54,10 +56,16 @@ def test_sandbox_works_when_evoforge_is_not_root() -> None:
     # Not under pytest's tmp_path: its parents are private to root.
     work = Path(tempfile.mkdtemp(prefix="evoforge-unprivileged-"))
     os.chown(work, 65534, 65534)
+    src = Path(tempfile.mkdtemp(prefix="evoforge-src-"))
+    src.chmod(0o755)
+    shutil.copytree(
+        SRC / "evoforge", src / "evoforge", ignore=shutil.ignore_patterns("__pycache__")
+    )
     try:
-        report = _drive(work)
+        report = _drive(work, src)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(src, ignore_errors=True)
     strength = report["strength"]
     for layer in ("bubblewrap", "landlock", "seccomp", "scratch_cap", "process_limit"):
         assert strength[layer].startswith("on"), (layer, strength[layer])
@@ -68,10 +76,10 @@ def test_sandbox_works_when_evoforge_is_not_root() -> None:
     assert out["kids"] <= 16  # RLIMIT_NPROC counts only this user namespace's processes
 
 
-def _drive(work: Path) -> dict[str, Any]:
+def _drive(work: Path, src: Path) -> dict[str, Any]:
     done = subprocess.run(
-        [SYSTEM_PYTHON, "-c", DRIVER, str(work), str(SRC)],
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(SRC), "PYTHONDONTWRITEBYTECODE": "1"},
+        [SYSTEM_PYTHON, "-c", DRIVER, str(work), str(src)],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"},
         user=65534,
         group=65534,
         extra_groups=[],
