@@ -11,7 +11,8 @@ on every node. Results come back to the driver, the only writer of the archive.
 
 Back-pressure: at most ``workers`` jobs and at most as many as the cluster's
 CPUs (and memory, when asked) can run at once are handed to Ray; the others
-wait, in order, in the driver. A job whose worker process or node is lost is
+wait, in order, in the driver. Jobs are placed with Ray's ``SPREAD`` strategy, so
+a cluster's nodes share the work even when jobs are short enough never to overlap. A job whose worker process or node is lost is
 handed to Ray again (Ray's own retries are off, so each one is seen), up to
 ``max_retries`` times, each retry logged to ``retry_log``; after that it comes
 back as a failed evaluation saying so, and the run goes on.
@@ -130,7 +131,13 @@ class RayExecutor(Executor):
             else:
                 kwargs["address"] = self.address
             ray.init(**kwargs)
-        options: dict[str, Any] = {"num_cpus": self.cpus_per_candidate, "max_retries": 0}
+        # SPREAD: candidates are heavy and alike, so they go round the nodes rather
+        # than filling the driver's node first (Ray's default keeps work local).
+        options: dict[str, Any] = {
+            "num_cpus": self.cpus_per_candidate,
+            "max_retries": 0,
+            "scheduling_strategy": "SPREAD",
+        }
         if self.memory_mb_per_candidate is not None:
             options["memory"] = self.memory_mb_per_candidate * _MB
         self._session = {
