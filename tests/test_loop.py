@@ -272,6 +272,29 @@ def test_proposers_never_see_heldout_and_their_record_and_state_are_kept() -> No
     assert again.restored == {"told": 5}
 
 
+def test_children_kept_from_running_are_told_to_the_proposer_too() -> None:
+    # A bandit must learn that an operator's proposal was wasted: the loop tells the
+    # proposer about gate-refused and duplicate children, not only evaluated ones.
+    class Told(Increment):
+        def __init__(self) -> None:
+            super().__init__(steps=(1, 0, 2, 3), break_frame_every=3)
+            self.told: list[tuple[Status, tuple[int, ...]]] = []
+
+        def tell(self, child, parents, feedback) -> None:  # type: ignore[no-untyped-def]
+            assert not child.heldout
+            self.told.append((child.status, tuple(p.id for p in parents)))
+
+    archive = MemoryArchive()
+    proposer = Told()
+    make_loop(archive, proposer, budget=6).run()
+    statuses = [s for s, _ in proposer.told]
+    kept_out = archive.candidates(statuses=(Status.REJECTED, Status.DUPLICATE))
+    assert Status.REJECTED in statuses and Status.DUPLICATE in statuses
+    assert statuses.count(Status.REJECTED) + statuses.count(Status.DUPLICATE) == len(kept_out)
+    assert all(parents for _, parents in proposer.told)
+    assert len(proposer.told) == archive.size() - 1  # every child but the seed
+
+
 def test_cpu_budget_ends_the_run() -> None:
     from evoforge.candidate import RunResult
 

@@ -7,8 +7,8 @@ at any instant resumes with nothing lost and nothing run twice.
 
     selector.pick(archive)             -> parents
     proposer.propose(parents)          -> child code
-    gates.check(child)                 -> rejected (recorded, not run) | run
-    archive.find_code(child)           -> duplicate (recorded, not run)
+    gates.check(child)                 -> rejected (recorded, told, not run) | run
+    archive.find_code(child)           -> duplicate (recorded, told, not run)
     executor.submit(child)             -> worker: prepare, sandbox, score
     archive.update(child, evaluation)  ;  promote if it beats the champion
 """
@@ -226,21 +226,27 @@ class Loop:
         )
         decision = check_all(self.gates, child, seed=self.seed_files)
         if not decision.ok:
-            self.archive.add(_finished(base, Status.REJECTED, failure="; ".join(decision.reasons)))
             self.stats.rejected += 1
-            self._rejections_in_a_row += 1
+            self._not_run(base, Status.REJECTED, "; ".join(decision.reasons), parents)
             return True
         earlier = self.archive.find_code(code_hash)
         if earlier is not None:
-            self.archive.add(
-                _finished(base, Status.DUPLICATE, failure=f"same code as #{earlier.id}")
-            )
             self.stats.duplicates += 1
-            self._rejections_in_a_row += 1
+            self._not_run(base, Status.DUPLICATE, f"same code as #{earlier.id}", parents)
             return True
         self._rejections_in_a_row = 0
         self._submit(self.archive.add(base))
         return True
+
+    def _not_run(self, base: Candidate, status: Status, why: str, parents: list[Candidate]) -> None:
+        """A child kept from running (gates, duplicate): recorded, and told to the
+        proposer, so a bandit learns that the operator's proposal was wasted."""
+        child = self.archive.add(_finished(base, status, failure=why))
+        self._rejections_in_a_row += 1
+        self.proposer.tell(
+            self._for_proposer(child), [self._for_proposer(p) for p in parents], self._feedback()
+        )
+        self._save_proposer_state()
 
     def _for_proposer(self, c: Candidate) -> Candidate:
         # Held-out metrics, and flags built from them, never reach a proposer: strip

@@ -123,6 +123,24 @@ def test_tell_reports_scores_and_failures_to_the_study_with_candidate_ids() -> N
     assert proposer._study is not None and proposer._study.best_value == 5.0
 
 
+def test_children_that_never_ran_end_their_trials_without_losing_known_scores() -> None:
+    from dataclasses import replace
+
+    proposer = OptunaProposer(sampler="random")
+    a, b, c = (proposer.propose([seed_parent(1.0)], FEEDBACK, random.Random(i)) for i in (1, 2, 3))
+    proposer.tell(finished(2, a.files, a.meta, 5.0), [], FEEDBACK)
+    refused = replace(finished(3, b.files, b.meta, None), status=Status.REJECTED)
+    proposer.tell(refused, [], FEEDBACK)
+    # c's code turned out to be a's (another member wrote it first): a's score stands
+    twin = replace(finished(4, a.files, c.meta, None), status=Status.DUPLICATE)
+    proposer.tell(twin, [], FEEDBACK)
+    by_id = {t["id"]: t for t in proposer.state()["trials"]}
+    assert by_id[b.meta["optuna_trial"]]["state"] == "fail"
+    dup = by_id[c.meta["optuna_trial"]]
+    assert (dup["state"], dup["value"], dup["candidate"]) == ("complete", 5.0, None)
+    assert proposer._known[code_hash(a.files)] == 5.0
+
+
 def test_programs_already_evaluated_are_never_proposed_again() -> None:
     seed = {"p.py": "# EVOLVE-BLOCK-START\nFLAG = False  # evolve: bool\n# EVOLVE-BLOCK-END\n"}
     feedback = Feedback(objective="score", direction="maximize", seed=seed)

@@ -107,7 +107,10 @@ class Proposer(abc.ABC):
         """A child of ``parents``; raise ProposalError when none can be made."""
 
     def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:  # noqa: B027
-        """Learn from a finished child (e.g. a bandit's reward). Default: nothing."""
+        """Learn from a finished child (e.g. a bandit's reward). Default: nothing.
+
+        Also called for a child that never ran: status REJECTED (a gate refused it)
+        or DUPLICATE (its code was in the archive already); it has no metrics."""
 
     def state(self) -> Mapping[str, Any]:
         """JSON-able learned state, saved in the archive so a resumed run keeps it."""

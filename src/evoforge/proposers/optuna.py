@@ -208,12 +208,17 @@ class OptunaProposer(Proposer):
         record = self._trials.get(tid) if isinstance(tid, int) else None
         if record is None or record.state != "pending":
             return
-        record.candidate = child.id
-        self._finish(record, self._known[child.code_hash])
+        if child.status != Status.DUPLICATE:
+            record.candidate = child.id
+        # A duplicate takes the earlier program's score when it is known; a child a
+        # gate refused, or a duplicate of one still running, is a failed trial.
+        self._finish(record, self._known.get(child.code_hash))
 
     def observe(self, child: Candidate, feedback: Feedback) -> None:
         """Remember a finished child's score by code hash (used for children of others in a mix)."""
         self._ensure_study(feedback.direction)
+        if child.status == Status.DUPLICATE:
+            return  # not run: the earlier program's score, if any, is already known
         self._known[child.code_hash] = _score(child, feedback.objective)
 
     def state(self) -> Mapping[str, Any]:
