@@ -220,8 +220,9 @@ class AutoMLSection(_Section):
     and elites, each rendered as the program's file and scored by the task.
     """
 
-    preset: Literal["linear", "digits"] = "linear"
+    preset: Literal["linear", "nonlinear", "digits"] = "linear"
     """"linear": rediscover linear regression trained by SGD (4 features);
+    "nonlinear": regression on random ReLU teacher networks (4 features);
     "digits": binary classification of projected digit pairs (16 features)."""
     file: str = "algorithm.py"
     """The program file the algorithm is written into (its evolve block)."""

@@ -18,7 +18,7 @@ Typical use::
                            n_features=result.config.search_tasks.n_features)
 """
 
-from evoforge.domains.automl.baselines import baseline_accuracy, baselines
+from evoforge.domains.automl.baselines import baseline_accuracy, baseline_scores, baselines
 from evoforge.domains.automl.cache import FunctionalCache, fingerprint
 from evoforge.domains.automl.config import SearchConfig
 from evoforge.domains.automl.evaluator import Counts, Evaluator
@@ -68,6 +68,7 @@ __all__ = [
     "TaskSpec",
     "TaskSuite",
     "baseline_accuracy",
+    "baseline_scores",
     "baselines",
     "evaluate",
     "fingerprint",

@@ -129,3 +129,29 @@ class SearchConfig:
             seed=seed,
         )
         return replace(base, **overrides)  # type: ignore[arg-type]
+
+    @classmethod
+    def nonlinear(cls, seed: int = 0, **overrides: object) -> SearchConfig:
+        """Regression on a random teacher network, ``u . relu(W x)``: all 64 ops, grown from empty.
+
+        4 features, 200 train / 100 valid examples per task, one pass of training;
+        search on 10 tasks, choose on 10 select tasks, report on 50 unseen tasks
+        (new teachers each). The space, population and hurdles are the digits
+        preset's; with a fresh teacher per task there is nothing fixed to fit, so
+        search tasks are refreshed only to keep the population honest over long runs.
+        No target: least squares alone scores well below 1, a network more.
+        """
+        tasks = TaskSpec(kind="nonlinear", n_tasks=10, n_features=4, n_train=200, n_valid=100)
+        base = cls(
+            space=SearchSpace.full(Memory(scalars=4, vectors=3, matrices=2)),
+            search_tasks=replace(tasks, seed=seed),
+            select_tasks=replace(tasks, seed=5_000_000 + seed),
+            unseen_tasks=replace(tasks, n_tasks=50, seed=6_000_000),
+            mutations=MUTATIONS,
+            population=100,
+            refresh_tasks_every=20_000,
+            hurdle=HurdleConfig(tasks=2, percentile=50.0),
+            max_candidates=None,
+            seed=seed,
+        )
+        return replace(base, **overrides)  # type: ignore[arg-type]

@@ -14,8 +14,9 @@ predictions with the interpreter's fitness, on
 - ``test_fitness`` (held-out): the preset's *unseen* tasks, never used by the
   search (for ``digits``, class pairs it never saw).
 
-Both presets are the engine's benchmark settings (:meth:`SearchConfig.demo` and
-:meth:`SearchConfig.digits`), so a run of the example is the benchmark's search.
+The presets are the engine's settings (:meth:`SearchConfig.demo`,
+:meth:`SearchConfig.nonlinear` and :meth:`SearchConfig.digits`), so a run of the
+example is the benchmark's search.
 """
 
 from __future__ import annotations
@@ -34,13 +35,15 @@ from evoforge.domains.automl.render import render_module
 from evoforge.domains.automl.tasks import TaskSpec, TaskSuite, make_tasks
 from evoforge.tasks import OutputError, Task, read_array
 
-PRESETS = ("linear", "digits")
+PRESETS = ("linear", "nonlinear", "digits")
 
 
 def preset_config(preset: str, seed: int = 0, **overrides: object) -> SearchConfig:
-    """The search of ``preset`` ("linear" or "digits") for the run seed ``seed``."""
+    """The search of ``preset`` (one of :data:`PRESETS`) for the run seed ``seed``."""
     if preset == "linear":
         return SearchConfig.demo(seed=seed, **overrides)
+    if preset == "nonlinear":
+        return SearchConfig.nonlinear(seed=seed, **overrides)
     if preset == "digits":
         return SearchConfig.digits(seed=seed, **overrides)
     raise ValueError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
