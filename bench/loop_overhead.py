@@ -30,7 +30,8 @@ from evoforge.candidate import Candidate, Evaluation
 from evoforge.executors import Job, LocalExecutor, RunContext
 from evoforge.gates import EvolveRegionGate
 from evoforge.governance import Audit
-from evoforge.loop import Budget, Loop, Stats
+from evoforge.loop import Loop
+from evoforge.loop_state import Budget, Stats
 from evoforge.promotion import Promoter
 from evoforge.proposers.mutate import Mutator
 from evoforge.sandbox._base import Limits

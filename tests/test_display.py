@@ -6,7 +6,7 @@ import io
 
 from evoforge.candidate import Candidate, Status
 from evoforge.display import LineDisplay
-from evoforge.loop import Stats
+from evoforge.loop_state import Stats
 
 
 def test_the_proposers_progress_is_printed_when_it_changes_and_not_too_often() -> None:

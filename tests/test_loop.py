@@ -15,7 +15,8 @@ from evoforge.candidate import Evaluation, Status
 from evoforge.executors import InlineExecutor, Job
 from evoforge.gates import EvolveRegionGate
 from evoforge.governance import Audit
-from evoforge.loop import Budget, Loop, SeedFailed
+from evoforge.loop import Loop
+from evoforge.loop_state import Budget, SeedFailed
 from evoforge.program import replace_block
 from evoforge.promotion import Promoter
 from evoforge.proposers._base import (

@@ -23,7 +23,7 @@ from evoforge.archive import Archive, SchemaError, SQLiteArchive
 from evoforge.candidate_view import MissingRecord, approval_rows, print_candidate
 from evoforge.config import ConfigError, load_config
 from evoforge.display import make_display
-from evoforge.loop import SeedFailed
+from evoforge.loop_state import SeedFailed
 from evoforge.program import unified_diff
 from evoforge.rundir import RunDir, RunNotFound, find_run
 from evoforge.summary import format_rows, run_summary

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evoforge.candidate import Candidate, Status
-from evoforge.loop import Stats
+from evoforge.loop_state import Stats
 
 
 def _fmt(value: float | None) -> str:

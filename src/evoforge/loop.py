@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from evoforge.archive import Archive
 from evoforge.candidate import Candidate, Evaluation, Files, Status
@@ -29,6 +29,7 @@ from evoforge.executors import Executor, Job
 from evoforge.gates import PreRunGate, check_all
 from evoforge.gates.detectors import GamingDetectors, visible_flags
 from evoforge.governance import Audit, ControlError, answer, apply
+from evoforge.loop_state import Budget, Observer, SeedFailed, Stats, StopCheck
 from evoforge.program import unified_diff
 from evoforge.promotion import Promoter
 from evoforge.proposers._base import (
@@ -40,49 +41,6 @@ from evoforge.proposers._base import (
     ProposerExhausted,
 )
 from evoforge.selection import Selector
-
-StopCheck = Callable[[], str | None]
-"""Returns None to go on, "now" to kill in-flight candidates and stop, "drain" to finish them first."""
-
-
-class SeedFailed(RuntimeError):
-    """The seed program itself does not run or score: nothing can improve on it."""
-
-
-@dataclass
-class Stats:
-    budget: int | None
-    evaluated: int = 0
-    in_flight: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    proposal_errors: int = 0
-    best: float | None = None
-    best_heldout: dict[str, float] = field(default_factory=dict)
-    cpu_s: float = 0.0
-    confirmations: int = 0
-    champion_id: int | None = None
-    started_at: float = field(default_factory=time.time)
-    proposer_note: str = ""
-    """The proposer's own progress line (e.g. an algorithm search's throughput)."""
-
-    def per_minute(self, now: float) -> float:
-        minutes = max((now - self.started_at) / 60.0, 1e-9)
-        return self.evaluated / minutes
-
-
-class Observer(Protocol):
-    def update(self, stats: Stats, finished: Candidate | None) -> None: ...
-
-
-@dataclass(frozen=True)
-class Budget:
-    candidates: int | None
-    deadline: float | None  # absolute time.time(); None = no wall budget
-    max_consecutive_rejections: int = 200
-    cpu_seconds: float | None = None
 
 
 @dataclass

@@ -48,7 +48,8 @@ from evoforge.gates.constraints import (
 )
 from evoforge.gates.detectors import GamingDetectors
 from evoforge.governance import Audit, take_requests
-from evoforge.loop import Budget, Loop, Observer, Stats
+from evoforge.loop import Loop
+from evoforge.loop_state import Budget, Observer, Stats
 from evoforge.meta.policy import Decider
 from evoforge.meta.wiring import build_selector, load_policy, wrap_mutator
 from evoforge.promotion import Promoter

@@ -16,7 +16,8 @@ from evoforge.candidate import Candidate, Evaluation, Files, Status, code_hash
 from evoforge.executors import InlineExecutor, Job
 from evoforge.gates import EvolveRegionGate
 from evoforge.governance import Audit
-from evoforge.loop import Budget, Loop
+from evoforge.loop import Loop
+from evoforge.loop_state import Budget
 from evoforge.promotion import Promoter
 from evoforge.proposers import Feedback, Parent, ProposalError, ProposerExhausted
 from evoforge.proposers.optuna import OptunaProposer, _distributions, sampler_class

@@ -25,7 +25,7 @@ from typing import Any
 from evoforge.archive import SQLiteArchive
 from evoforge.audit import AuditLog
 from evoforge.governance import Audit
-from evoforge.loop import Observer
+from evoforge.loop_state import Observer
 from evoforge.meta.harness import LaneResult, efficiency, run_searches
 from evoforge.meta.metatask import OBJECTIVE, load_tables
 from evoforge.meta.policy import POLICY_FILE, PolicyError, default_policy_source, load_policy_file
