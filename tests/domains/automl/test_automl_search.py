@@ -133,3 +133,18 @@ def test_config_is_validated() -> None:
         SearchConfig(unseen_tasks=TaskSpec(n_features=8))
     assert SearchConfig.demo(3).search_tasks.seed == 3
     assert SearchConfig.digits().search_tasks.kind == "digits"
+
+
+def test_a_search_resumed_from_elites_breeds_from_them() -> None:
+    # The population of a resumed search fills with the elites' mutants, not with
+    # random programs among which the elites, the oldest, die first and leave nothing.
+    from evoforge.domains.automl.program import linear_regression_sgd
+
+    elites = tuple(linear_regression_sgd(lr) for lr in (0.05, 0.1, 0.2))
+    resumed = Island.create(replace(SMALL, start=elites, seed=2), 0, time.time())
+    fresh = Island.create(replace(SMALL, seed=2), 0, time.time())
+    for island in (resumed, fresh):
+        island.run(SMALL.population + len(elites))  # filled, then every elite aged out
+    assert sum(f > 0.5 for f in resumed.fitnesses) >= 5  # the elites' line lives on
+    assert max(resumed.fitnesses) >= resumed.best_fitness - 1e-12
+    assert max(fresh.fitnesses) < 0.5  # a random start is far below them

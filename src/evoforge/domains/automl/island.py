@@ -138,8 +138,10 @@ class Island:
             self.refresh_tasks()
         self.since_restart += 1
         self.since_refresh += 1
-        if config.strategy == "random" or len(self.programs) < config.population:
+        if config.strategy == "random":
             child = random_program(config.space, self.rng)
+        elif len(self.programs) < config.population:
+            child = self._newcomer()
         else:
             child, _ = self.mutator.mutate(self._tournament(), self.rng)
         fitness = self.evaluator.score(child)
@@ -158,6 +160,16 @@ class Island:
         target = config.target_fitness
         if target is not None and fitness >= target and fitness not in self._rejected:
             self._check_target(child, fitness, target)
+
+    def _newcomer(self) -> Program:
+        """A member of a population still filling up: random, or, in a search resumed
+        from elites and before any restart, a mutant of one of them. (Elites put in
+        among random programs would be the oldest, the first to die, and would leave
+        no line behind: a resumed search would start over.)"""
+        if self.config.start and not self.restarts:
+            child, _ = self.mutator.mutate(self.rng.choice(self.config.start), self.rng)
+            return child
+        return random_program(self.config.space, self.rng)
 
     def restart(self) -> None:
         """Start over, as the paper's demo starts a new experiment: fresh search tasks,
