@@ -166,3 +166,25 @@ def test_a_mix_run_with_adapt_saves_the_members_bandit(minimal_experiment: Path)
     )
     rows = dict(run_summary(archive, run_path=str(outcome.run.path)))
     assert any(k.startswith("proposer_") for k in rows)
+
+
+def test_a_member_whose_children_never_run_pays_for_them() -> None:
+    # The loop tells the mix about gate-refused and duplicate children too: a member
+    # that keeps writing programs already in the archive loses its draws.
+    from dataclasses import replace
+
+    same, good = Fixed("same"), Fixed("good", x=3)
+    mix = MixedProposer([(same, 1.0), (good, 1.0)], adapt=True)
+    rng, drawn = random.Random(2), []
+    for i in range(60):
+        proposal = mix.propose([PARENT], FEEDBACK, rng)
+        owner = proposal.meta["mix"]
+        drawn.append(owner)
+        child = child_of(proposal, i + 2, 0.5)
+        if owner == "same":
+            child = replace(child, status=Status.DUPLICATE, metrics={})
+        mix.tell(child, [PARENT_RECORD], FEEDBACK)
+    stats = mix.bandit.stats()
+    assert stats["same"].tries > 0 and stats["same"].wins == 0
+    assert drawn[30:].count("good") >= 27
+    assert all(c.status == Status.DUPLICATE for c in same.told)  # the member is told too
