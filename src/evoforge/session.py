@@ -137,7 +137,7 @@ def _drive(
         print(f"warning: compatibility mode: {compat}", file=sys.stderr)
     _audit_start(archive, audit, config, hashes, strength, allow_weak=allow_weak, compat=compat)
     ctx = replace(run_context(run, config, experiment, allow_weak=allow_weak), task_hashes=hashes)
-    executor = build_executor(config, ctx)
+    executor = build_executor(config, ctx, audit)
     elapsed_before = float(archive.get_meta("elapsed_s", 0.0))
     wall, cpu = config.budget.wall_minutes, config.budget.cpu_hours
     loop = Loop(
@@ -299,7 +299,8 @@ def run_context(run: RunDir, config: Config, experiment: Path, *, allow_weak: bo
     )
 
 
-def build_executor(config: Config, ctx: RunContext) -> Executor:
+def build_executor(config: Config, ctx: RunContext, audit: Audit | None = None) -> Executor:
+    """The executor the config names; a Ray executor's retries go to ``audit``."""
     if config.run.executor == "inline":
         return InlineExecutor(lambda job: evaluate(ctx, job))
     if config.run.executor == "ray":
@@ -318,7 +319,7 @@ def build_executor(config: Config, ctx: RunContext) -> Executor:
             memory_mb_per_candidate=r.memory_mb_per_candidate,
             max_retries=r.max_retries,
             object_store_mb=r.object_store_mb,
-            retry_log=ctx.active_dir.parent / "ray-retries.jsonl",
+            on_retry=None if audit is None else lambda entry: audit.append("ray_retry", **entry),
         )
     return LocalExecutor(ctx, workers=config.run.workers)
 

@@ -164,9 +164,8 @@ def test_killing_the_worker_node_mid_run_loses_no_candidate(
     assert out.reason == "finished" and out.stats.evaluated == 12
     finished = (Status.SUCCEEDED, Status.FAILED, Status.REJECTED, Status.DUPLICATE)
     assert all(c.status in finished for c in cands), [(c.id, c.status) for c in cands]
-    retries = [
-        json.loads(line) for line in (out.run.path / "ray-retries.jsonl").read_text().splitlines()
-    ]
+    entries = [json.loads(line) for line in out.run.audit.read_text().splitlines()]
+    retries = [e["data"] for e in entries if e["event"] == "ray_retry"]
     assert {r["key"] for r in retries} & set(killed), (retries, killed)
     for r in retries:
         assert next(c for c in cands if c.id == r["candidate"]).status in finished
@@ -185,12 +184,12 @@ def test_retries_are_bounded_and_recorded(tmp_path: Path, monkeypatch: pytest.Mo
         experiment=tmp_path, task_module="task.py", task_object="task", command=("true",),
         limits=Limits(wall_s=5), heldout=(), scratch_root=tmp_path / "s", active_dir=tmp_path / "a",
     )  # fmt: skip
-    log = tmp_path / "retries.jsonl"
-    ex = ray_executor.RayExecutor(ctx, workers=2, max_retries=2, retry_log=log)
+    log: list[dict[str, object]] = []
+    ex = ray_executor.RayExecutor(ctx, workers=2, max_retries=2, on_retry=log.append)
     job = Job(7, {}, 1, 0)
     assert ex._result(object(), job, retries=1) is None  # handed to Ray again...
     assert ex.in_flight() == 1  # ... waiting in the driver's queue
-    assert json.loads(log.read_text())["retry"] == 2
+    assert [(e["candidate"], e["retry"], e["max_retries"]) for e in log] == [(7, 2, 2)]
     final = ex._result(object(), job, retries=2)
     assert final is not None and not final.ok
     assert final.failure.startswith("worker node lost, retried 2 times")

@@ -14,7 +14,8 @@ CPUs (and memory, when asked) can run at once are handed to Ray; the others
 wait, in order, in the driver. Jobs are placed with Ray's ``SPREAD`` strategy, so
 a cluster's nodes share the work even when jobs are short enough never to overlap. A job whose worker process or node is lost is
 handed to Ray again (Ray's own retries are off, so each one is seen), up to
-``max_retries`` times, each retry logged to ``retry_log``; after that it comes
+``max_retries`` times, each retry logged and handed to ``on_retry`` (the run's
+audit trail); after that it comes
 back as a failed evaluation saying so, and the run goes on.
 
 Pid files of candidates go to ``active/ray-<node id>/`` on the node that runs
@@ -29,12 +30,12 @@ This module imports Ray: it is imported only when the ray executor is chosen.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ class RayExecutor(Executor):
         memory_mb_per_candidate: int | None = None,
         max_retries: int = 3,
         object_store_mb: int | None = None,
-        retry_log: Path | None = None,
+        on_retry: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.ctx = ctx
         self.workers = workers
@@ -111,7 +112,7 @@ class RayExecutor(Executor):
         self.memory_mb_per_candidate = memory_mb_per_candidate
         self.max_retries = max_retries
         self.object_store_mb = object_store_mb
-        self.retry_log = retry_log
+        self.on_retry = on_retry
         self._queue: deque[tuple[Job, int]] = deque()  # (job, retries so far)
         self._running: dict[Any, tuple[Job, int]] = {}  # ObjectRef -> (job, retries)
         self._session: dict[str, Any] = {}  # while connected: ctx ref, remote functions
@@ -217,15 +218,11 @@ class RayExecutor(Executor):
             "candidate %s (%s): worker or node lost, retry %d of %d: %s",
             job.candidate_id, job.key, retry, self.max_retries, reason,
         )  # fmt: skip
-        if self.retry_log is None:
-            return
-        entry = {
-            "time": time.time(), "candidate": job.candidate_id, "key": job.key,
-            "purpose": job.purpose, "retry": retry, "max_retries": self.max_retries,
-            "reason": reason,
-        }  # fmt: skip
-        with self.retry_log.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry) + "\n")
+        if self.on_retry is not None:
+            self.on_retry({
+                "candidate": job.candidate_id, "key": job.key, "purpose": job.purpose,
+                "retry": retry, "max_retries": self.max_retries, "reason": reason,
+            })  # fmt: skip
 
     def in_flight(self) -> int:
         return len(self._queue) + len(self._running)
