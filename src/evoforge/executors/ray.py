@@ -11,12 +11,13 @@ on every node. Results come back to the driver, the only writer of the archive.
 
 Back-pressure: at most ``workers`` jobs and at most as many as the cluster's
 CPUs (and memory, when asked) can run at once are handed to Ray; the others
-wait, in order, in the driver. Jobs are placed with Ray's ``SPREAD`` strategy, so
-a cluster's nodes share the work even when jobs are short enough never to overlap. A job whose worker process or node is lost is
-handed to Ray again (Ray's own retries are off, so each one is seen), up to
-``max_retries`` times, each retry logged and handed to ``on_retry`` (the run's
-audit trail); after that it comes
-back as a failed evaluation saying so, and the run goes on.
+wait, in order, in the driver. Jobs are placed with Ray's ``SPREAD`` strategy,
+so a cluster's nodes share the work even when jobs are too short to overlap.
+
+A job whose worker process or node is lost is handed to Ray again (Ray's own
+retries are off, so each one is seen), up to ``max_retries`` times, each retry
+logged and handed to ``on_retry`` (the session writes it to the run's audit log);
+after that it comes back as a failed evaluation saying so, and the run goes on.
 
 Pid files of candidates go to ``active/ray-<node id>/`` on the node that runs
 them, so ``shutdown(kill=True)`` sends a small task to every live node that
