@@ -20,7 +20,8 @@ from evoforge.loop import Loop
 from evoforge.loop_state import Budget
 from evoforge.promotion import Promoter
 from evoforge.proposers import Feedback, Parent, ProposalError, ProposerExhausted
-from evoforge.proposers.optuna import OptunaProposer, _distributions, sampler_class
+from evoforge.proposers.optuna import OptunaProposer, sampler_class
+from evoforge.proposers.optuna_space import distributions
 from evoforge.proposers.params import Param, parse_spec
 from evoforge.proposers.sites import declared_space, find_sites
 from evoforge.selection import AgingTournament
@@ -75,7 +76,7 @@ def test_specs_map_to_optuna_distributions() -> None:
     def dists(spec: str) -> dict[str, object]:
         param = parse_spec(spec)
         assert isinstance(param, Param)
-        return dict(_distributions("P", param))
+        return dict(distributions("P", param))
 
     assert dists('choice["a", "b"]') == {"P": CategoricalDistribution(("a", "b"))}
     assert dists("bool") == {"P": CategoricalDistribution((False, True))}

@@ -45,9 +45,6 @@ from typing import Any
 import optuna
 from optuna.distributions import (
     BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
     distribution_to_json,
     json_to_distribution,
 )
@@ -63,17 +60,10 @@ from evoforge.proposers._base import (
     Proposer,
     ProposerExhausted,
 )
+from evoforge.proposers.optuna_space import distributions, params_of, trial_values
 from evoforge.proposers.params import (
-    Bool,
-    Choice,
-    FloatRange,
-    IntRange,
-    NumList,
-    Param,
     ParamSpecError,
     Value,
-    _ratio_scaled,
-    _round_sig,
 )
 from evoforge.proposers.sites import _named, declared_space, find_sites, set_values
 
@@ -166,7 +156,7 @@ class OptunaProposer(Proposer):
             raise ProposalError(
                 "no declared parameter (`NAME = literal  # evolve: SPEC`) for Optuna to set"
             )
-        dists = {k: d for name, spec in space.items() for k, d in _distributions(name, spec)}
+        dists = {k: d for name, spec in space.items() for k, d in distributions(name, spec)}
         self._distributions.update(dists)
         for parent in parents:
             self._import(parent, feedback.objective)
@@ -178,7 +168,7 @@ class OptunaProposer(Proposer):
         running = {t.hash for t in self._trials.values() if t.state == "pending"}
         for _ in range(self.max_tries):
             trial = study.ask(fixed_distributions=dists)
-            values = _values(space, trial.params)
+            values = trial_values(space, trial.params)
             try:
                 child = set_values(base, values)
             except (KeyError, ValueError) as exc:
@@ -311,7 +301,7 @@ class OptunaProposer(Proposer):
             return
         value = _score(parent.candidate, objective)
         self._known[h] = value
-        params = _params_of(parent.files, self._distributions)
+        params = params_of(parent.files, self._distributions)
         if value is None or params is None:
             return
         record = self._add(params, h, number=None)
@@ -323,77 +313,6 @@ class OptunaProposer(Proposer):
         for record in self._trials.values():
             if record.state == "pending" and newest - record.id > self.stale_after:
                 self._finish(record, None)
-
-
-def _distributions(name: str, spec: Param) -> list[tuple[str, BaseDistribution]]:
-    if isinstance(spec, Choice):
-        return [(name, CategoricalDistribution(spec.options))]
-    if isinstance(spec, Bool):
-        return [(name, CategoricalDistribution((False, True)))]
-    if isinstance(spec, IntRange):
-        return [(name, IntDistribution(spec.lo, spec.hi, log=_ratio_scaled(spec.lo, spec.hi)))]
-    if isinstance(spec, FloatRange):
-        return [(name, FloatDistribution(spec.lo, spec.hi, log=spec.log))]
-    if isinstance(spec, NumList):
-        element = _distributions("", spec.element)[0][1]
-        out: list[tuple[str, BaseDistribution]] = []
-        if spec.min_len < spec.max_len:
-            out.append((f"{name}.len", IntDistribution(spec.min_len, spec.max_len)))
-        return out + [(f"{name}[{i}]", element) for i in range(spec.max_len)]
-    raise ProposalError(f"{name}: no Optuna distribution for {type(spec).__name__}")
-
-
-def _values(space: Mapping[str, Param], params: Mapping[str, Any]) -> dict[str, Value]:
-    """Trial params -> the values to write, one per declared parameter."""
-    out: dict[str, Value] = {}
-    for name, spec in space.items():
-        if isinstance(spec, NumList):
-            n = int(params.get(f"{name}.len", spec.max_len))
-            out[name] = tuple(_number(spec.element, params[f"{name}[{i}]"]) for i in range(n))
-        elif isinstance(spec, IntRange | FloatRange):
-            out[name] = _number(spec, params[name])
-        else:
-            out[name] = params[name]
-    return out
-
-
-def _number(spec: Param, x: Any) -> int | float:
-    if isinstance(spec, FloatRange):
-        return min(spec.hi, max(spec.lo, _round_sig(float(x))))
-    return int(x)
-
-
-def _params_of(files: Files, dists: Mapping[str, BaseDistribution]) -> dict[str, Any] | None:
-    """A program's declared values as trial params, or None if one does not fit ``dists``."""
-    try:
-        named = _named(find_sites(files))
-    except ParamSpecError:
-        return None
-    params: dict[str, Any] = {}
-    for name, site in named.items():
-        v = site.value
-        if isinstance(v, tuple):
-            if f"{name}.len" in dists:
-                params[f"{name}.len"] = len(v)
-            params.update({f"{name}[{i}]": x for i, x in enumerate(v)})
-        else:
-            params[name] = v
-    for key, value in params.items():
-        dist = dists.get(key)
-        if dist is None or not _fits(dist, value):
-            return None
-    return params
-
-
-def _fits(dist: BaseDistribution, value: Any) -> bool:
-    if isinstance(dist, CategoricalDistribution):
-        return any(type(value) is type(c) and value == c for c in dist.choices)
-    if isinstance(dist, IntDistribution):
-        return type(value) is int and dist.low <= value <= dist.high
-    if isinstance(dist, FloatDistribution):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return ok and dist.low <= value <= dist.high
-    return False
 
 
 def _score(c: Candidate, objective: str) -> float | None:
