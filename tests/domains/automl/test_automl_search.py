@@ -118,10 +118,30 @@ def test_islands_refresh_tasks_and_rescore_the_population() -> None:
     old = list(island.fitnesses)
     island.run(1)
     assert island.task_sets == 1 and len(island.programs) == 50
-    assert island.evaluator.counts.candidates == 300 + 50 + 1  # members re-scored
+    assert island.evaluator.counts.candidates == 300 + 50 + 1 + 1  # members and best re-scored
+    assert island.best is not None  # the bar is measured on the new tasks too
+    assert island.best_fitness == pytest.approx(island.evaluator.interpreter.fitness(island.best))
     assert island.fitnesses[:-1] != old[:-1] or island.fitnesses[1:] != old[1:]
     expected = [island.evaluator.interpreter.fitness(p) for p in island.programs[:5]]
     assert island.fitnesses[:5] == pytest.approx(expected)
+
+
+def test_with_refreshed_tasks_improvements_are_judged_on_the_select_tasks() -> None:
+    # Islands score on task sets of their own, redrawn every 300 candidates: their
+    # numbers do not compare, so the driver ranks improvements on the select tasks.
+    from evoforge.domains.automl.interpreter import Interpreter
+    from evoforge.domains.automl.tasks import make_tasks
+
+    select = TaskSpec(n_tasks=4, n_train=30, n_valid=20, seed=77)
+    config = replace(SMALL, refresh_tasks_every=300, select_tasks=select, islands=2)
+    progress: list[Progress] = []
+    result = run_search(config, on_progress=progress.append)
+    judge = Interpreter(make_tasks(select), config.space.memory)
+    on_select = [judge.fitness(i.program) for i in result.improvements]
+    assert len(on_select) >= 2
+    assert on_select == sorted(on_select) and len(set(on_select)) == len(on_select)
+    assert progress[-1].best_fitness == pytest.approx(on_select[-1])
+    assert result.select_fitness is not None and result.select_fitness >= on_select[-1] - 1e-12
 
 
 def test_config_is_validated() -> None:

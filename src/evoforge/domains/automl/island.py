@@ -188,6 +188,8 @@ class Island:
         """
         self._new_tasks()
         self.fitnesses = [self.evaluator.score(p) for p in self.programs]
+        if self.best is not None:  # the bar, too, is measured on the new tasks
+            self.best_fitness = self.evaluator.score(self.best)
         self.since_refresh = 0
 
     def _new_tasks(self) -> None:

@@ -9,7 +9,8 @@ collects elites and scores the champion on the unseen tasks.
 
 What is worth recording, and what is not: a search scores millions of
 candidates, almost all forgettable. The driver therefore hands out only
-*improvements* of the global best (``on_improvement``), periodic *progress*
+*improvements* of the global best (``on_improvement``; when islands refresh
+their search tasks, judged on the select tasks), periodic *progress*
 (counts and best fitness, ``on_progress``), and at the end the *elites* (the best
 distinct programs of every island) and the counts. Callers that keep an archive
 should store those, not candidates.
@@ -36,7 +37,9 @@ from evoforge.domains.automl.tasks import TaskSpec, make_tasks
 
 @dataclass(frozen=True)
 class Progress:
-    """Periodic status of a running search."""
+    """Periodic status of a running search. ``best_fitness`` is the global best's
+    search fitness, or, when islands refresh their search tasks and select tasks
+    are set, its fitness on the select tasks."""
 
     counts: Counts
     best_fitness: float
@@ -163,6 +166,8 @@ def run_search(
     counts = Counts()
     best: Program | None = None
     best_fitness = -1.0
+    judge = _judge(config)
+    bar = -1.0  # best_fitness, or with a judge the best's fitness on the select tasks
     improvements: list[Improvement] = []
     migrants: list[list[tuple[Program, float]]] = [[] for _ in range(config.islands)]
     solved = None
@@ -177,14 +182,15 @@ def run_search(
                 counts.add(report.counts)
             new = sorted((i for r in reports for i in r.improvements), key=lambda i: i.elapsed_s)
             for improvement in new:
-                if improvement.fitness > best_fitness:
-                    best, best_fitness = improvement.program, improvement.fitness
+                score = improvement.fitness if judge is None else judge.fitness(improvement.program)
+                if score > bar:
+                    best, best_fitness, bar = improvement.program, improvement.fitness, score
                     improvements.append(improvement)
                     if on_improvement is not None:
                         on_improvement(improvement)
             elapsed = time.time() - start
             if on_progress is not None:
-                on_progress(Progress(counts, best_fitness, elapsed, counts.candidates / elapsed))
+                on_progress(Progress(counts, bar, elapsed, counts.candidates / elapsed))
             solved = next((r.solved for r in reports if r.solved is not None), None)
             if solved is not None:
                 reason = "target"
@@ -229,6 +235,19 @@ def run_search(
         elites=tuple(_distinct(elites)[: config.elites]),
         config=config,
     )
+
+
+def _judge(config: SearchConfig) -> Interpreter | None:
+    """What decides whether an island's improvement is a global one.
+
+    None (the island's own search fitness) unless islands refresh their search
+    tasks: then each island scores on tasks of its own, drawn anew from time to
+    time, so its numbers do not compare with another island's, or with its own
+    before a refresh. Improvements are then judged on the fixed select tasks."""
+    if config.refresh_tasks_every is None or config.select_tasks is None:
+        return None
+    suite = make_tasks(config.select_tasks)
+    return Interpreter(suite, config.space.memory, max_abs_error=config.max_abs_error)
 
 
 def _distinct(pairs: list[tuple[Program, float]]) -> list[tuple[Program, float]]:
