@@ -108,3 +108,16 @@ def test_digits_hides_the_labelled_data_set() -> None:
 
 def test_seed_module_is_the_empty_program() -> None:
     assert seed_module("linear") == render_for(Program.build(), preset_config("linear"))
+
+
+def test_the_seed_module_command_refuses_a_bad_preset_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from evoforge.domains.automl.experiment import main
+
+    assert main(["nonlinear"]) == 0
+    assert capsys.readouterr().out == seed_module("nonlinear")
+    assert main(["bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: unknown preset 'bogus'") and "Traceback" not in err
+    assert main(["--help"]) == 2 and "usage:" in capsys.readouterr().err

@@ -153,6 +153,9 @@ def test_config_is_validated() -> None:
         SearchConfig(unseen_tasks=TaskSpec(n_features=8))
     assert SearchConfig.demo(3).search_tasks.seed == 3
     assert SearchConfig.digits().search_tasks.kind == "digits"
+    nonlinear = SearchConfig.nonlinear(2, population=50)
+    assert {s.kind for s in (nonlinear.search_tasks, nonlinear.unseen_tasks)} == {"nonlinear"}
+    assert nonlinear.space == SearchConfig.digits().space and nonlinear.population == 50
 
 
 def test_a_search_resumed_from_elites_breeds_from_them() -> None:

@@ -142,16 +142,10 @@ class SearchConfig:
         No target: least squares alone scores well below 1, a network more.
         """
         tasks = TaskSpec(kind="nonlinear", n_tasks=10, n_features=4, n_train=200, n_valid=100)
-        base = cls(
-            space=SearchSpace.full(Memory(scalars=4, vectors=3, matrices=2)),
-            search_tasks=replace(tasks, seed=seed),
-            select_tasks=replace(tasks, seed=5_000_000 + seed),
-            unseen_tasks=replace(tasks, n_tasks=50, seed=6_000_000),
-            mutations=MUTATIONS,
-            population=100,
-            refresh_tasks_every=20_000,
-            hurdle=HurdleConfig(tasks=2, percentile=50.0),
-            max_candidates=None,
-            seed=seed,
-        )
-        return replace(base, **overrides)  # type: ignore[arg-type]
+        preset: dict[str, object] = {
+            "search_tasks": replace(tasks, seed=seed),
+            "select_tasks": replace(tasks, seed=5_000_000 + seed),
+            "unseen_tasks": replace(tasks, n_tasks=50, seed=6_000_000),
+            "refresh_tasks_every": 20_000,
+        }
+        return cls.digits(seed, **{**preset, **overrides})

@@ -22,6 +22,7 @@ example is the benchmark's search.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -145,7 +146,21 @@ def _task_fitness(
     return float(1.0 - 2.0 / np.pi * np.arctan(np.sqrt(np.sum(errors * errors) / len(labels))))
 
 
-if __name__ == "__main__":  # python -m evoforge.domains.automl.experiment PRESET > algorithm.py
-    import sys
+def main(argv: list[str]) -> int:
+    """``python -m evoforge.domains.automl.experiment [PRESET] > algorithm.py``."""
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        print(f"usage: python -m {__spec__.name if __spec__ else __name__} [PRESET] "
+              f"> algorithm.py   (PRESET: {', '.join(PRESETS)}; default linear)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        source = seed_module(argv[0] if argv else "linear")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(source, end="")
+    return 0
 
-    print(seed_module(sys.argv[1] if len(sys.argv) > 1 else "linear"), end="")
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
