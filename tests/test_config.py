@@ -104,3 +104,23 @@ def test_automl_settings_are_checked(minimal_experiment: Path) -> None:
     assert "proposer.automl.preset" in str(err.value) and "proposer.automl.islands" in str(
         err.value
     )
+
+
+def test_max_task_errors_is_a_positive_count_defaulting_to_three(minimal_experiment: Path) -> None:
+    assert load_config(minimal_experiment).run.max_task_errors == 3
+    set_config(minimal_experiment, "workers = 2", "workers = 2\nmax_task_errors = 0")
+    assert "run.max_task_errors: Input should be greater than 0" in error_of(minimal_experiment)
+
+
+def test_a_metric_is_either_test_or_gate_and_never_the_objective(minimal_experiment: Path) -> None:
+    held = 'heldout = ["heldout_neg_mse"]'
+    set_config(minimal_experiment, held, f'{held}\ngate = ["heldout_neg_mse"]')
+    assert "heldout_neg_mse listed in both heldout and gate" in error_of(minimal_experiment)
+    set_config(minimal_experiment, 'gate = ["heldout_neg_mse"]', 'gate = ["neg_mse"]')
+    assert "'neg_mse' is also listed in gate" in error_of(minimal_experiment)
+
+
+def test_heldout_tolerance_is_read_as_the_gate_tolerance(minimal_experiment: Path) -> None:
+    old_name = 'kind = "mutate"\n\n[promotion]\nheldout_tolerance = 0.2'
+    set_config(minimal_experiment, 'kind = "mutate"', old_name)
+    assert load_config(minimal_experiment).promotion.gate_tolerance == 0.2

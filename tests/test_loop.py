@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,11 +13,13 @@ import pytest
 from evoforge.archive import MemoryArchive
 from evoforge.audit import AuditLog
 from evoforge.candidate import Evaluation, Status
+from evoforge.config import ConfigError
 from evoforge.executors import InlineExecutor, Job
-from evoforge.gates import EvolveRegionGate
+from evoforge.executors.task_errors import task_raised
+from evoforge.gates import ConstraintGate, EvolveRegionGate
 from evoforge.governance import Audit
 from evoforge.loop import Loop
-from evoforge.loop_state import Budget, SeedFailed
+from evoforge.loop_state import Budget, SeedFailed, TaskError
 from evoforge.program import replace_block
 from evoforge.promotion import Promoter
 from evoforge.proposers._base import (
@@ -171,7 +174,9 @@ def test_seed_failure_stops_the_run_with_the_reason() -> None:
 def test_proposer_that_cannot_propose_ends_the_run() -> None:
     archive = MemoryArchive()
     reason = make_loop(archive, Increment(steps=(None,)), budget=5).run()  # type: ignore[arg-type]
-    assert reason == "proposer exhausted"
+    assert reason == (
+        "proposer exhausted: 20 proposals in a row made nothing to run, every one: nothing to do"
+    )
     assert archive.size() == 1
 
 
@@ -354,3 +359,128 @@ def test_a_busy_proposer_is_waited_for_not_counted_and_not_recorded() -> None:
     assert make_loop(archive, BusyThenFine(), budget=5).run() == "finished"
     assert not archive.candidates(statuses=(Status.REJECTED,))
     assert len(archive.candidates(statuses=(Status.SUCCEEDED, Status.FAILED))) == 5
+
+
+def raising_score(job: Job) -> Evaluation:
+    """A task whose score breaks on every child: a real exception, caught as the worker does."""
+    if x_of(job.files) == 0:
+        return fake_eval(job)
+    try:
+        raise KeyError("val_auc")
+    except KeyError as exc:
+        return task_raised(None, "score", exc)
+
+
+def test_a_task_error_is_not_charged_to_the_candidate_and_stops_the_run_after_the_limit(
+    tmp_path: Path,
+) -> None:
+    archive = MemoryArchive()
+    proposer = Recording()
+    loop = make_loop(archive, proposer, budget=10, evaluate=raising_score)
+    loop.audit = Audit(AuditLog(tmp_path / "audit.jsonl"), archive)
+    loop.max_task_errors = 2
+    with pytest.raises(TaskError) as info:
+        loop.run()
+    assert re.fullmatch(
+        r"the task raised 2 times: task\.score raised KeyError: 'val_auc' \(test_loop\.py:\d+\)",
+        str(info.value),
+    )
+    assert "Traceback" in info.value.traceback and "KeyError" in info.value.traceback
+    children = archive.candidates(statuses=(Status.PENDING,))
+    assert len(children) >= 2 and all(c.attempts == 0 for c in children)  # runs again on resume
+    assert "not charged" in children[0].failure
+    assert not archive.candidates(statuses=(Status.FAILED, Status.RUNNING))
+    assert loop.stats.failed == 0 and loop.stats.evaluated == 1 and loop.stats.task_errors == 2
+    assert proposer.told == []  # no proposer learns from the task's bug
+    errors = [e for e in AuditLog(tmp_path / "audit.jsonl").entries() if e.event == "task_error"]
+    assert len(errors) == 2 and "Traceback" in errors[0].data["traceback"]
+
+
+def test_a_task_error_on_the_seed_stops_the_run_at_once() -> None:
+    archive = MemoryArchive()
+    proposer = Increment()
+
+    def always(job: Job) -> Evaluation:
+        try:
+            raise ValueError("labels file is empty")
+        except ValueError as exc:
+            return task_raised(None, "prepare", exc)
+
+    with pytest.raises(TaskError) as info:
+        make_loop(archive, proposer, evaluate=always).run()
+    assert str(info.value).startswith(
+        "the task raised on the seed: task.prepare raised ValueError: labels file is empty"
+    )
+    assert proposer.calls == 0
+    assert archive.get(1).status == Status.PENDING and archive.get(1).attempts == 0
+
+
+def test_a_non_finite_metric_for_the_seed_is_blamed_on_the_task() -> None:
+    archive = MemoryArchive()
+
+    def nan(job: Job) -> Evaluation:
+        return Evaluation(
+            ok=False, metrics={"score": float("nan")}, failure="non-finite metric: score=nan",
+            flags=("non_finite:score",),
+        )  # fmt: skip
+
+    with pytest.raises(SeedFailed) as info:
+        make_loop(archive, Increment(), evaluate=nan).run()
+    assert str(info.value).startswith(
+        "task.score returned a non-finite metric score=nan for the seed"
+    )
+    assert "the seed program failed" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("objective", "declared", "message"),
+    [
+        (
+            "score",
+            {"[task] heldout": ["test", "tset"]},
+            "[task] heldout: 'tset' (did you mean 'test'?) is not a metric the task returns (it returns: score, test); "
+            "fix the name in evoforge.toml",
+        ),
+        (
+            "Score",
+            {},
+            "[task] objective: 'Score' (did you mean 'score'?) is not a metric the task returns (it returns: score, "
+            "test); fix the name in evoforge.toml",
+        ),
+    ],
+)
+def test_metric_names_the_task_does_not_return_stop_the_run_before_any_proposal(
+    objective: str, declared: dict[str, list[str]], message: str
+) -> None:
+    archive = MemoryArchive()
+    proposer = Increment()
+    loop = make_loop(archive, proposer)
+    loop.objective = objective
+    loop.declared_metrics = declared
+    with pytest.raises(ConfigError) as info:
+        loop.run()
+    assert str(info.value) == message
+    assert proposer.calls == 0
+    seed = archive.get(1)  # never recorded with the metrics split the wrong way
+    assert seed.status == Status.PENDING and not seed.metrics and not seed.heldout
+
+
+def test_a_seed_whose_evolve_block_breaks_the_constraints_stops_before_it_runs() -> None:
+    archive = MemoryArchive()
+    ran: list[int] = []
+
+    def evaluate(job: Job) -> Evaluation:
+        ran.append(job.candidate_id)
+        return fake_eval(job)
+
+    loop = make_loop(archive, Increment(), evaluate=evaluate)
+    block = "X = 0\nimport os\nos.system('ls')\n"
+    loop.seed_files = {"p.py": SEED["p.py"].replace("X = 0\n", block)}
+    loop.gates = [EvolveRegionGate(), ConstraintGate()]
+    with pytest.raises(ConfigError) as info:
+        loop.run()
+    assert str(info.value) == (
+        "the seed's evolve block breaks the constraints: p.py:4: 'os.system' is forbidden "
+        "(runs a shell command); fix the seed or [constraints]"
+    )
+    assert ran == [] and archive.size() == 0

@@ -20,7 +20,10 @@ scored on the same images and their scores are comparable.
 Nothing is standardised: preprocessing is the candidate's job. The candidate
 writes ``val_pred.npy`` and ``test_pred.npy``: integer labels 0..9, one per row
 of the matching inputs. ``score`` returns ``val_accuracy`` and ``test_accuracy``;
-the experiment config marks ``test_accuracy`` as held-out.
+the experiment config marks ``test_accuracy`` as held-out (the test split: only
+reported, never used for a decision). ``example_scores`` gives the validation
+images' 0/1 correctness, so a promotion must beat the champion by more than a few
+validation images changing their answer can explain.
 
 The labelled data file inside scikit-learn is listed by ``hidden_paths`` so the
 sandbox hides it: otherwise a candidate could load the full labelled set itself.
@@ -140,6 +143,10 @@ class DigitsTask(Task):
             "test_accuracy": _accuracy(workdir, "test_pred.npy", s.test_y),
         }
 
+    def example_scores(self, workdir: Path) -> Mapping[str, npt.NDArray[np.float32]]:
+        """1.0 for each validation image predicted right, else 0.0 (mean: val_accuracy)."""
+        return {"val_accuracy": _correct(workdir, "val_pred.npy", self.split().val_y)}
+
     def hidden_paths(self) -> list[Path]:
         return [digits_data_file()]
 
@@ -149,13 +156,18 @@ class DigitsTask(Task):
 
 
 def _accuracy(workdir: Path, name: str, labels: npt.NDArray[np.int64]) -> float:
+    return float(np.mean(_correct(workdir, name, labels)))
+
+
+def _correct(workdir: Path, name: str, labels: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    """1.0 where the candidate's label in ``name`` is right, else 0.0."""
     pred = read_array(workdir, name, shape=(len(labels),), kind="iu")
     if pred.min() < 0 or pred.max() >= N_CLASSES:
         bad = pred[(pred < 0) | (pred >= N_CLASSES)]
         raise OutputError(
             f"{name}: labels must be in 0..{N_CLASSES - 1}; found {bad.size} outside, e.g. {bad[0]}"
         )
-    return float(np.mean(pred.astype(np.int64) == labels))
+    return (pred.astype(np.int64) == labels).astype(np.float32)
 
 
 task = DigitsTask()

@@ -11,11 +11,14 @@ What :func:`verify` can tell from the file alone: an edited line (its hash no
 longer matches its content), a deleted line (a gap in ``seq``), reordered lines
 (``seq`` going backwards), a forged or replaced line (a ``prev`` that is not the
 hash of the entry before it) and a line that is not JSON. What the file alone
-cannot show is lines removed from the end, or a tail rewritten with fresh hashes:
-the chain detects tampering, it does not prevent it, since whoever can write the
-file can rewrite all of it. So the driver records :meth:`AuditLog.head` somewhere
-else (the run's archive) after every append and passes that record to
-:func:`verify` as ``anchor``.
+cannot show is lines removed from the end, a tail rewritten with fresh hashes, or
+a line appended with a correct hash: the chain detects tampering, it does not
+prevent it, since whoever can write the file can rewrite all of it. So the driver
+records each entry somewhere else (the run's archive) twice: as ``pending`` before
+the line is written (:meth:`AuditLog.prepare` computes it), as ``anchor`` after
+(:meth:`AuditLog.write`), and passes both to :func:`verify`. A crash between the two
+records leaves the log one entry past the anchor; that entry verifies only if it is
+the pending one, so a line appended by anything else fails.
 
 Concurrency contract: one writer. Only one process (the driver, or a command run
 while no driver runs) appends to a log, through one :class:`AuditLog`; an
@@ -94,6 +97,11 @@ class AuditLog:
     def append(self, event: str, /, **data: Any) -> AuditEntry:
         """Write one entry and fsync it; ``data`` must be JSON-like (mappings,
         sequences, str, numbers, bool, None, paths, enums)."""
+        return self.write(self.prepare(event, **data))
+
+    def prepare(self, event: str, /, **data: Any) -> AuditEntry:
+        """The entry that :meth:`write` would append next, hashed but not written (so its
+        (seq, hash) can be recorded elsewhere first)."""
         seq, prev = self.head()
         content = {
             "seq": seq + 1,
@@ -102,13 +110,21 @@ class AuditLog:
             "data": _plain(data),
             "prev": prev,
         }
-        digest = _digest(content)
-        line = json.dumps({**content, "hash": digest}, separators=(",", ":"), allow_nan=True)
+        return _entry(content, _digest(content))
+
+    def write(self, entry: AuditEntry) -> AuditEntry:
+        """Append a prepared entry and fsync it; ValueError if it no longer follows the
+        head (another entry was written since it was prepared)."""
+        if (entry.seq - 1, entry.prev) != self.head():
+            raise ValueError(f"entry seq {entry.seq} does not follow the log's head")
+        line = json.dumps(
+            {**entry.content(), "hash": entry.hash}, separators=(",", ":"), allow_nan=True
+        )
         payload = (("\n" if self._torn_tail else "") + line + "\n").encode("utf-8")
         self._write(payload)
         self._torn_tail = False
-        self._head = (seq + 1, digest)
-        return _entry(content, digest)
+        self._head = (entry.seq, entry.hash)
+        return entry
 
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the last entry; ``(0, GENESIS)`` for an empty or absent log."""
@@ -185,12 +201,19 @@ def parse_line(line: bytes | str) -> AuditEntry:
     return AuditEntry(obj["seq"], obj["at"], obj["event"], obj["data"], obj["prev"], obj["hash"])
 
 
-def verify(path: Path, *, anchor: tuple[int, str] | None = None) -> VerifyReport:
+def verify(
+    path: Path,
+    *,
+    anchor: tuple[int, str] | None = None,
+    pending: tuple[int, str] | None = None,
+) -> VerifyReport:
     """Check the chain of the log at ``path``; ``anchor`` is the (seq, hash) recorded
-    elsewhere after the last append (without it, lines removed from the end go unseen).
+    elsewhere after the last append (without it, lines removed from the end or added
+    to it go unseen), ``pending`` the one recorded before it.
 
-    The log may be one entry ahead of the anchor (a crash between the append and
-    the record); more than that is reported.
+    With an anchor, the log may be one entry ahead of it (a crash between writing
+    the line and recording it) only when that entry is ``pending``: any other line
+    past the anchor is reported.
     """
     path = Path(path)
     if not path.exists():
@@ -215,7 +238,7 @@ def verify(path: Path, *, anchor: tuple[int, str] | None = None) -> VerifyReport
     problems.sort(key=lambda p: p[0])
     messages = [m for _, m in problems]
     if anchor is not None:
-        messages += _anchor_problems(parsed, where, anchor)
+        messages += _anchor_problems(parsed, where, anchor, pending)
     return VerifyReport(path, len(lines), messages)
 
 
@@ -276,12 +299,18 @@ def _chain_problems(
 
 
 def _anchor_problems(
-    parsed: list[tuple[int, AuditEntry]], where: Mapping[int, list[int]], anchor: tuple[int, str]
+    parsed: list[tuple[int, AuditEntry]],
+    where: Mapping[int, list[int]],
+    anchor: tuple[int, str],
+    pending: tuple[int, str] | None,
 ) -> list[str]:
     seq, digest = int(anchor[0]), str(anchor[1])
     last = max((e.seq for _, e in parsed), default=0)
     if seq <= 0:
-        return [] if last <= 1 else [_ahead(last, seq)]
+        seq = 0
+        if last > 1:
+            return [_ahead(last, seq)]
+        return _unrecorded(parsed, where, seq, pending) if last == 1 else []
     if last < seq:
         return [
             f"the log ends at seq {last} but the archive recorded seq {seq}: "
@@ -299,7 +328,31 @@ def _anchor_problems(
         )
     if last > seq + 1:
         problems.append(_ahead(last, seq))
+    elif last == seq + 1:
+        problems += _unrecorded(parsed, where, seq, pending)
     return problems
+
+
+def _unrecorded(
+    parsed: list[tuple[int, AuditEntry]],
+    where: Mapping[int, list[int]],
+    seq: int,
+    pending: tuple[int, str] | None,
+) -> list[str]:
+    """The entry one past the anchor: the pending one (a crash between the writes), or
+    a line something other than the driver appended."""
+    by_line = dict(parsed)
+    lines = where.get(seq + 1, [])
+    if pending is not None and int(pending[0]) == seq + 1:
+        if str(pending[1]) in {by_line[n].hash for n in lines}:
+            return []
+        why = "the archive's pending entry has another hash"
+    else:
+        why = "the archive has no pending entry for it"
+    return [
+        f"line {lines[0]} (seq {seq + 1}) goes past the archive's record (seq {seq}) and is "
+        f"not the entry the driver was writing ({why}): it was appended by something else"
+    ]
 
 
 def _ahead(last: int, seq: int) -> str:

@@ -7,10 +7,13 @@ objects, so they can be passed between processes and stored as they are.
 
 from __future__ import annotations
 
+import array
+import base64
 import enum
 import hashlib
 import json
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -80,10 +83,14 @@ class Evaluation:
     metrics: Mapping[str, float] = field(default_factory=dict)
     """Search metrics: used for selection, shown to proposers."""
     heldout: Mapping[str, float] = field(default_factory=dict)
-    """Held-out metrics: recorded, never used for selection, never shown to proposers."""
+    """Held-out metrics (test and gate): recorded, never used for selection, never shown
+    to proposers; of them only the gate metrics may veto a promotion."""
     failure: str = ""
     run: RunResult | None = None
     flags: tuple[str, ...] = ()
+    examples: str = ""
+    """Per-example validation scores of search metrics, as :func:`pack_examples` packs
+    them ("" when the task gives none)."""
 
 
 @dataclass(frozen=True)
@@ -116,10 +123,37 @@ class Candidate:
     stderr_tail: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Proposer-specific record: model, tokens, cost, blob hashes of prompt and response."""
+    examples: str = ""
+    """Blob hash of the first evaluation's per-example scores ("" when none)."""
 
     def score(self, objective: str) -> float | None:
         value = self.metrics.get(objective)
         return None if value is None else float(value)
+
+
+def pack_examples(scores: Mapping[str, Sequence[float]]) -> str:
+    """Per-example scores as compact text for a blob: little-endian float32, base64."""
+    packed: dict[str, str] = {}
+    for name, values in sorted(scores.items()):
+        floats = array.array("f", values)
+        if sys.byteorder == "big":  # stored little-endian: an archive reads the same anywhere
+            floats.byteswap()
+        packed[name] = base64.b64encode(floats.tobytes()).decode("ascii")
+    return json.dumps(packed, sort_keys=True)
+
+
+def unpack_examples(text: str) -> dict[str, array.array[float]]:
+    """The inverse of :func:`pack_examples` ("" gives no scores)."""
+    if not text:
+        return {}
+    out: dict[str, array.array[float]] = {}
+    for name, b64 in json.loads(text).items():
+        floats = array.array("f")
+        floats.frombytes(base64.b64decode(b64))
+        if sys.byteorder == "big":
+            floats.byteswap()
+        out[name] = floats
+    return out
 
 
 def dumps(value: Any) -> str:

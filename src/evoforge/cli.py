@@ -23,10 +23,11 @@ from evoforge.archive import Archive, SchemaError, SQLiteArchive
 from evoforge.candidate_view import MissingRecord, approval_rows, print_candidate
 from evoforge.config import ConfigError, load_config
 from evoforge.display import make_display
-from evoforge.loop_state import SeedFailed
+from evoforge.loop_state import SeedFailed, TaskError
 from evoforge.program import unified_diff
 from evoforge.rundir import RunDir, RunNotFound, find_run
-from evoforge.summary import format_rows, run_summary
+from evoforge.summary import format_rows, run_state, run_summary
+from evoforge.textsafe import one_line, printable
 
 app = typer.Typer(
     help="evoforge: evolve programs that train models, sandboxed and scored on data they never see.",
@@ -52,12 +53,15 @@ def main() -> None:
         RunNotFound,
         SchemaError,
         SeedFailed,
+        TaskError,
         UsageError,
         MissingRecord,
         KeyError,
     ) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"error: {msg}", file=sys.stderr)
+        if isinstance(exc, TaskError) and exc.traceback:  # the user's own code: show where
+            print(printable(exc.traceback.rstrip()), file=sys.stderr)
+        print(f"error: {printable(msg)}", file=sys.stderr)  # e.g. the seed's failure and stderr
         sys.exit(2)
 
 
@@ -150,7 +154,7 @@ def run(
         make_display(config.task.objective) as display,
     ):
         outcome = session.start(experiment, observer=display, allow_weak=allow_weak_sandbox)
-    _print_end(outcome.run)
+    _print_end(outcome.run, outcome.reason)
 
 
 @app.command()
@@ -189,7 +193,7 @@ def meta(
     )  # fmt: skip
     if sandbox not in ("auto", "process"):
         raise UsageError(f'--sandbox must be "auto" or "process", got {sandbox!r}')
-    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    log = lambda line: print(printable(line), file=sys.stderr)  # noqa: E731
     try:
         with make_display(OBJECTIVE) as display:
             result = run_meta(out, settings, observer=display, log=log)
@@ -255,7 +259,7 @@ def resume(
         objective = archive.get_meta("config", {}).get("task", {}).get("objective", "")
     with make_display(objective) as display:
         outcome = session.resume(rd, observer=display, allow_weak=allow_weak_sandbox)
-    _print_end(outcome.run)
+    _print_end(outcome.run, outcome.reason)
 
 
 @app.command()
@@ -265,10 +269,11 @@ def status(
     """Summary of a run as `key: value` lines (live while it runs)."""
     rd = find_run(run)
     with _open(rd) as archive:
-        state = "running" if rd.driver_pid() else None
+        pid = rd.driver_pid()
+        state = run_state(archive, live_pid=pid, run_path=str(rd.path))
         rows = run_summary(archive, run_path=str(rd.path), state=state)
-        if rd.driver_pid():
-            rows.append(("driver_pid", str(rd.driver_pid())))
+        if pid:
+            rows.append(("driver_pid", str(pid)))
         rows.extend(approval_rows(archive))
         print(format_rows(rows))
 
@@ -311,10 +316,8 @@ def diff(args: RunArgs = None) -> None:
             other = archive.get(cand.parent_ids[0])
         else:
             other = cand
-        print(
-            unified_diff(archive.get_code(other.code_hash), archive.get_code(cand.code_hash)),
-            end="",
-        )
+        code = unified_diff(archive.get_code(other.code_hash), archive.get_code(cand.code_hash))
+        print(printable(code), end="")  # the candidates' code: hostile text
 
 
 @app.command()
@@ -346,9 +349,17 @@ Reason = Annotated[str, typer.Option(help="Why (recorded in the audit trail).")]
 
 
 @app.command()
-def approve(args: RunArgs = None, reason: Reason = "", who: Who = "") -> None:
-    """Approve a pending promotion: the candidate becomes champion (audited)."""
-    _decide("approve", args, reason=reason, who=who)
+def approve(
+    args: RunArgs = None,
+    reason: Reason = "",
+    who: Who = "",
+    best: Annotated[
+        bool, typer.Option(help="Approve the best pending challenger (give no candidate id).")
+    ] = False,
+) -> None:
+    """Approve a pending promotion: re-checked against the current champion, then the
+    candidate becomes champion (audited)."""
+    _decide("approve", args, reason=reason, who=who, best=best)
 
 
 @app.command()
@@ -372,13 +383,13 @@ def audit_verify(
     run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
 ) -> None:
     """Check the audit log's hash chain: reports edited, deleted and reordered lines."""
-    from evoforge.audit import format_report, verify
+    from evoforge.audit import AuditLog, format_report
+    from evoforge.governance import Audit
 
     rd = find_run(run)
     with _open(rd) as archive:
-        head = archive.get_meta("audit_head")
-    report = verify(rd.audit, anchor=None if head is None else (int(head[0]), str(head[1])))
-    print(format_report(report))
+        report = Audit(AuditLog(rd.audit), archive).verify()
+    print(printable(format_report(report)))
     if not report.ok:
         raise typer.Exit(1)
 
@@ -393,19 +404,22 @@ def audit_show(
     rd = find_run(run)
     for e in AuditLog(rd.audit).entries():
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
-        data = " ".join(f"{k}={v}" for k, v in e.data.items())
-        print(f"{e.seq:>5} {stamp} {e.event:<20} {data}")
+        data = " ".join(f"{k}={v}" for k, v in e.data.items())  # failures of re-runs, reasons
+        print(one_line(f"{e.seq:>5} {stamp} {e.event:<20} {data}"))
 
 
-def _decide(action: str, args: list[str] | None, *, reason: str, who: str) -> None:
+def _decide(
+    action: str, args: list[str] | None, *, reason: str, who: str, best: bool = False
+) -> None:
     from evoforge.governance import ControlError, decide
 
-    rd, ids = _split_run_args(args, want=(1, 1))
+    rd, ids = _split_run_args(args, want=(0, 0) if best else (1, 1))
     who = who or os.environ.get("USER") or getpass.getuser()
     if not reason:
         raise UsageError(f"{action} needs --reason (it is recorded in the audit trail)")
     try:
-        print(decide(rd, action, ids[0], who=who, reason=reason))
+        message = decide(rd, action, ids[0] if ids else 0, who=who, reason=reason, best=best)
+        print(printable(message))
     except ControlError as exc:
         raise UsageError(str(exc)) from None
 
@@ -434,12 +448,17 @@ def _split_run_args(args: list[str] | None, *, want: tuple[int, int]) -> tuple[R
     return find_run(run), ids
 
 
-def _print_end(rd: RunDir) -> None:
+def _print_end(rd: RunDir, reason: str) -> None:
+    """The closing summary; a run the driver halted (the task's files changed while it
+    ran) ends with an error line and exit code 2, not as if all went well."""
     with _open(rd) as archive:
         rows = run_summary(archive, run_path=str(rd.path))
     width = shutil.get_terminal_size((80, 20)).columns
     print("-" * min(width, 60))
     print(format_rows(rows))
+    if reason.startswith("stopped: "):
+        print(f"error: the run was {printable(reason)}", file=sys.stderr)
+        sys.exit(2)
     if rows and dict(rows).get("state") == "stopped":
         print(f"resume_with: evoforge resume {rd.path}")
 

@@ -14,7 +14,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 CONFIG_NAME = "evoforge.toml"
 
@@ -52,13 +60,24 @@ class TaskSection(_Section):
     objective: str
     direction: Literal["maximize", "minimize"] = "maximize"
     heldout: list[str] = []
+    """Test metrics: recorded and reported, never used for any decision."""
+    gate: list[str] = []
+    """Gate metrics: hidden from proposers and selection like held-out ones; the only
+    metrics that may veto a promotion (``promotion.gate_tolerance``)."""
 
     @model_validator(mode="after")
-    def _objective_not_heldout(self) -> TaskSection:
-        if self.objective in self.heldout:
+    def _roles_apart(self) -> TaskSection:
+        for role, why in (("heldout", "held-out"), ("gate", "gate")):
+            if self.objective in getattr(self, role):
+                raise ValueError(
+                    f"objective {self.objective!r} is also listed in {role}: {why} metrics "
+                    "never drive selection"
+                )
+        both = sorted(set(self.heldout) & set(self.gate))
+        if both:
             raise ValueError(
-                f"objective {self.objective!r} is also listed in heldout: held-out metrics "
-                "never drive selection"
+                f"{', '.join(both)} listed in both heldout and gate: a test metric is never "
+                "used for a decision, a gate metric vetoes promotions; put each in one list"
             )
         return self
 
@@ -96,6 +115,9 @@ class RunSection(_Section):
     executor: Literal["local", "inline", "ray"] = "local"
     max_attempts: int = Field(default=2, gt=0)
     """How often a candidate interrupted by a crash of the driver is started again."""
+    max_task_errors: int = Field(default=3, gt=0)
+    """Exceptions raised by the task's own prepare or score before the run stops (they
+    are not charged to the candidates; one raised for the seed stops the run at once)."""
 
 
 class RaySection(_Section):
@@ -162,6 +184,9 @@ class LLMSection(_Section):
     temperature: float = Field(default=0.7, ge=0, le=2)
     max_output_tokens: int = Field(default=4096, gt=0)
     timeout_seconds: float = Field(default=120.0, gt=0)
+    """Per request, reading the answer included."""
+    max_answer_kb: int = Field(default=1024, gt=0)
+    """An answer longer than this is not read further: the try fails as too_large."""
     retries: int = Field(default=3, ge=0, le=10)
     backoff_seconds: float = Field(default=1.0, ge=0)
     cooldown_seconds: float = Field(default=60.0, ge=0)
@@ -312,8 +337,15 @@ class PromotionSection(_Section):
     k: float = Field(default=2.0, ge=0)
     """The mean paired gain must exceed k standard errors of the paired differences."""
     min_gain: float = Field(default=0.0, ge=0)
-    heldout_tolerance: float = Field(default=0.01, ge=0)
-    """The challenger may not lose more than this on any held-out metric (mean of re-runs)."""
+    gate_tolerance: float = Field(
+        default=0.01, ge=0, validation_alias=AliasChoices("gate_tolerance", "heldout_tolerance")
+    )
+    """The challenger may not lose more than this on any ``[task] gate`` metric (mean of
+    re-runs). ``heldout_tolerance`` is its deprecated name: held-out (test) metrics never
+    veto a promotion."""
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    """With per-example scores from the task: the one-sided confidence of the paired
+    bootstrap whose lower bound of the mean gain must be above 0."""
 
 
 class DetectorsSection(_Section):
@@ -324,7 +356,7 @@ class DetectorsSection(_Section):
     jump_history: int = Field(default=10, gt=0)
     """How many recent gains must exist before the jump detector judges."""
     heldout_drop: float = Field(default=0.01, ge=0)
-    """Flag a child that beats its parent on the search metric while a held-out metric falls by more."""
+    """Flag a child that beats its parent on the search metric while a gate metric falls by more."""
     fast_factor: float = Field(default=10.0, gt=1)
     """Flag a child this many times faster than its parent (parent at least 1 s)."""
 

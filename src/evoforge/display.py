@@ -10,9 +10,11 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from evoforge.candidate import Candidate, Status
 from evoforge.loop_state import Stats
+from evoforge.textsafe import one_line
 
 
 def _fmt(value: float | None) -> str:
@@ -67,7 +69,7 @@ class LiveDisplay:
         ):
             table.add_column(col)
         if stats is not None:
-            held = ", ".join(f"{k}={v:.4g}" for k, v in stats.best_heldout.items()) or "-"
+            held = Text(", ".join(f"{k}={v:.4g}" for k, v in stats.best_heldout.items()) or "-")
             table.add_row(
                 f"{stats.evaluated}/{stats.budget or '-'}",
                 str(stats.in_flight),
@@ -78,7 +80,10 @@ class LiveDisplay:
                 str(stats.rejected + stats.duplicates),
             )
         note = [stats.proposer_note] if stats is not None and stats.proposer_note else []
-        return Group(self._progress, table, *note, *self._last)
+        # Text, not str: rich would read a str as markup, and these lines hold the
+        # candidates' failures and notes ("[link=...]" and the like must print as typed).
+        lines = [Text(one_line(line)) for line in (*note, *self._last)]
+        return Group(self._progress, table, *lines)
 
 
 class LineDisplay:
@@ -105,7 +110,8 @@ class LineDisplay:
         note = stats.proposer_note
         if note and note != self._note and now - self._note_at >= self.note_every:
             self._note, self._note_at = note, now
-            print(f"[{stats.evaluated}/{stats.budget or '-'}] {note}", file=self.stream, flush=True)
+            line = f"[{stats.evaluated}/{stats.budget or '-'}] {one_line(note)}"
+            print(line, file=self.stream, flush=True)
         if finished is None:
             return
         budget = stats.budget or "-"
@@ -118,12 +124,13 @@ class LineDisplay:
 
 
 def line_for(c: Candidate, objective: str) -> str:
+    """The candidate's line, escaped: its failure reason is built from its own output."""
     if c.status == Status.SUCCEEDED:
         what = f"{objective}={_fmt(c.score(objective))}"
     else:
         what = f"{c.status.value}: {c.failure.splitlines()[0][:100] if c.failure else ''}"
     flags = f" [flags: {', '.join(c.flags)}]" if c.flags else ""
-    return f"#{c.id} {c.proposer}/{c.operator} {what} ({c.wall_s:.1f}s){flags}"
+    return one_line(f"#{c.id} {c.proposer}/{c.operator} {what} ({c.wall_s:.1f}s){flags}")
 
 
 def make_display(objective: str) -> LiveDisplay | LineDisplay:

@@ -17,11 +17,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evoforge.archive import Approval, Archive, SQLiteArchive
-from evoforge.audit import AuditLog
+from evoforge.audit import GENESIS, AuditLog, VerifyReport, verify
 from evoforge.rundir import RunDir
+
+if TYPE_CHECKING:
+    from evoforge.promotion import Promoter
 
 
 class ControlError(ValueError):
@@ -30,14 +33,39 @@ class ControlError(ValueError):
 
 @dataclass
 class Audit:
-    """The run's audit log, with its head recorded in the archive after each entry."""
+    """The run's audit log, anchored in the archive: each entry's (seq, hash) is recorded
+    as ``audit_pending`` before its line is written and as ``audit_head`` after.
+
+    A crash between the writes leaves the log one entry past ``audit_head``; it
+    verifies because that entry is the pending one, and the next append goes on from
+    it. A line appended by anything else is not pending, and fails :meth:`verify`.
+    """
 
     log: AuditLog
     archive: Archive
 
     def append(self, event: str, **data: Any) -> None:
-        self.log.append(event, **data)
-        self.archive.set_meta("audit_head", list(self.log.head()))
+        entry = self.log.prepare(event, **data)
+        self.archive.set_meta("audit_pending", [entry.seq, entry.hash])
+        self.log.write(entry)
+        self.archive.set_meta("audit_head", [entry.seq, entry.hash])
+
+    def verify(self) -> VerifyReport:
+        """The log checked against what the archive recorded of it."""
+        anchor, pending = self.recorded(self.archive)
+        return verify(self.log.path, anchor=anchor, pending=pending)
+
+    @staticmethod
+    def recorded(
+        archive: Archive,
+    ) -> tuple[tuple[int, str] | None, tuple[int, str] | None]:
+        """(anchor, pending) as :func:`evoforge.audit.verify` takes them; the anchor is
+        None for a run that recorded nothing (its log is checked on its own)."""
+        head, pending = archive.get_meta("audit_head"), archive.get_meta("audit_pending")
+        anchor = None if head is None else (int(head[0]), str(head[1]))
+        if anchor is None and pending is not None:
+            anchor = (0, GENESIS)  # about to write its first entry when it stopped
+        return anchor, None if pending is None else (int(pending[0]), str(pending[1]))
 
 
 def promote(
@@ -50,11 +78,39 @@ def promote(
 
 
 def approve(archive: Archive, audit: Audit, cid: int, *, who: str, reason: str) -> str:
+    """Promote pending #cid, after re-checking its evidence against the champion of now
+    (it may have changed since the request); refused, and audited, when it fails."""
     record = _pending(archive, cid)
-    archive.put_approval(_decided(record, "approved", who, reason))
+    evidence = _promoter(archive, audit).recheck(cid)
+    if evidence["why_not"]:
+        audit.append("approval_refused", candidate=cid, who=who, reason=reason, evidence=evidence)
+        raise ControlError(
+            f"#{cid} was not promoted: {evidence['why_not']} (re-checked against the "
+            f"current champion #{evidence['champion']}; reject it to close the request)"
+        )
+    archive.put_approval(_decided(record, "approved", who, reason, evidence))
     audit.append("approval", candidate=cid, who=who, reason=reason)
-    promote(archive, audit, cid, who=who, reason=reason, evidence=dict(record.evidence))
-    return f"candidate #{cid} approved and promoted to champion"
+    promote(archive, audit, cid, who=who, reason=reason, evidence=evidence)
+    return (
+        f"candidate #{cid} approved and promoted to champion (gain {evidence['gain']:.4g} "
+        f"over #{evidence['champion']}, re-checked)"
+    )
+
+
+def best_promotable(archive: Archive, audit: Audit) -> int:
+    """The best pending challenger that may still be promoted (see
+    ``Promoter.ranked_pending``); ControlError naming why when there is none."""
+    promoter = _promoter(archive, audit)
+    ranked = promoter.ranked_pending()
+    if not ranked:
+        raise ControlError("no promotion is waiting for approval")
+    reasons: list[str] = []
+    for cand in ranked:
+        why = promoter.recheck(cand.id)["why_not"]
+        if not why:
+            return cand.id
+        reasons.append(f"#{cand.id}: {why}")
+    raise ControlError("no pending challenger can be promoted now: " + "; ".join(reasons))
 
 
 def reject(archive: Archive, audit: Audit, cid: int, *, who: str, reason: str) -> str:
@@ -80,26 +136,30 @@ ACTIONS = {"approve": approve, "reject": reject, "rollback": rollback}
 
 
 def apply(archive: Archive, audit: Audit, request: dict[str, Any]) -> str:
+    """Carry out a person's request; ``"best": true`` with approve means the best pending
+    challenger that may still be promoted (resolved here, by the archive's one writer)."""
     action = ACTIONS.get(str(request.get("action")))
     if action is None:
         raise ControlError(f"unknown action {request.get('action')!r}")
+    if request.get("best"):
+        if action is not approve:
+            raise ControlError("best applies to approve only")
+        cid = best_promotable(archive, audit)
+    else:
+        cid = int(request["candidate"])
     try:
-        archive.get(int(request["candidate"]))
+        archive.get(cid)
     except KeyError:
-        raise ControlError(f"no candidate #{request['candidate']}") from None
-    return action(
-        archive,
-        audit,
-        int(request["candidate"]),
-        who=str(request["who"]),
-        reason=str(request["reason"]),
-    )
+        raise ControlError(f"no candidate #{cid}") from None
+    return action(archive, audit, cid, who=str(request["who"]), reason=str(request["reason"]))
 
 
 # -- requests to a running driver -----------------------------------------------------
 
 
-def submit_request(run_path: Path, action: str, candidate: int, *, who: str, reason: str) -> Path:
+def submit_request(
+    run_path: Path, action: str, candidate: int, *, who: str, reason: str, best: bool = False
+) -> Path:
     folder = run_path / "requests"
     folder.mkdir(exist_ok=True)
     body = {
@@ -108,6 +168,7 @@ def submit_request(run_path: Path, action: str, candidate: int, *, who: str, rea
         "who": who,
         "reason": reason,
         "at": time.time(),
+        **({"best": True} if best else {}),
     }
     name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}"
     tmp = folder / f".{name}.tmp"
@@ -145,30 +206,66 @@ def _pending(archive: Archive, cid: int) -> Approval:
     raise ControlError(f"#{cid} is not waiting for approval")
 
 
-def _decided(record: Approval, state: str, who: str, reason: str) -> Approval:
+def _decided(
+    record: Approval, state: str, who: str, reason: str, evidence: dict[str, Any] | None = None
+) -> Approval:
     return Approval(
-        record.candidate_id, state, record.evidence, record.requested_at, time.time(), who, reason
+        record.candidate_id,
+        state,
+        record.evidence if evidence is None else evidence,
+        record.requested_at,
+        time.time(),
+        who,
+        reason,
     )
+
+
+def _promoter(archive: Archive, audit: Audit) -> Promoter:
+    """The run's promoter, built from the config snapshot the run started with (the
+    same settings the driver judges by), for recomputing evidence from stored runs."""
+    from evoforge.config import ConfigError, parse_config
+    from evoforge.promotion import Promoter  # here: promotion imports this module
+
+    snapshot = archive.get_meta("config")
+    if snapshot is None:
+        raise ControlError(
+            "the archive holds no config snapshot, so a promotion cannot be re-checked"
+        )
+    try:
+        config = parse_config(snapshot, source="the run's config snapshot")
+    except ConfigError as exc:
+        raise ControlError(str(exc)) from None
+    return Promoter.from_config(config, archive, audit)
 
 
 # -- the one entry point for people (CLI and dashboard) ---------------------------------
 
 
 def decide(
-    run: RunDir, action: str, candidate: int, *, who: str, reason: str, wait: float = 30.0
+    run: RunDir,
+    action: str,
+    candidate: int,
+    *,
+    who: str,
+    reason: str,
+    wait: float = 30.0,
+    best: bool = False,
 ) -> str:
     """Approve, reject or roll back, for a person: through the driver's request folder
-    while a driver runs (it is the only writer), directly when none does. Returns the
-    message to show; raises ControlError when the action is refused or goes unanswered."""
+    while a driver runs (it is the only writer), directly when none does. ``best``
+    approves the best pending challenger that may still be promoted (``candidate`` is
+    then ignored). Returns the message to show; raises ControlError when the action is
+    refused or goes unanswered."""
     if not reason.strip():
         raise ControlError(f"{action} needs a reason (it is recorded in the audit trail)")
     if action not in ACTIONS:
         raise ControlError(f"unknown action {action!r}")
-    request = {"action": action, "candidate": candidate, "who": who, "reason": reason}
+    request: dict[str, Any] = {"action": action, "candidate": candidate, "who": who}
+    request.update(reason=reason, **({"best": True} if best else {}))
     if run.driver_pid() is None:
         with SQLiteArchive(run.archive) as archive:
             return apply(archive, Audit(AuditLog(run.audit), archive), request)
-    path = submit_request(run.path, action, candidate, who=who, reason=reason)
+    path = submit_request(run.path, action, candidate, who=who, reason=reason, best=best)
     done = path.with_suffix(".done")
     deadline = time.monotonic() + wait
     while not done.exists():

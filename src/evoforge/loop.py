@@ -16,8 +16,9 @@ at any instant resumes with nothing lost and nothing run twice.
 from __future__ import annotations
 
 import random
+import re
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,11 +26,14 @@ from typing import Any
 
 from evoforge.archive import Archive
 from evoforge.candidate import Candidate, Evaluation, Files, Status
+from evoforge.config import ConfigError
 from evoforge.executors import Executor, Job
+from evoforge.executors.task_errors import TASK_ERROR, split_failure
 from evoforge.gates import PreRunGate, check_all
 from evoforge.gates.detectors import GamingDetectors, visible_flags
 from evoforge.governance import Audit, ControlError, answer, apply
-from evoforge.loop_state import Budget, Observer, SeedFailed, Stats, StopCheck
+from evoforge.loop_checks import check_metric_names, check_seed, seed_failure
+from evoforge.loop_state import Budget, Observer, SeedFailed, Stats, StopCheck, TaskError
 from evoforge.program import unified_diff
 from evoforge.promotion import Promoter
 from evoforge.proposers._base import (
@@ -41,6 +45,11 @@ from evoforge.proposers._base import (
     ProposerExhausted,
 )
 from evoforge.selection import Selector
+
+PROPOSALS_PER_TURN = 16
+TURN_SECONDS = 0.1
+"""A turn proposes at most this many children, for at most this long (one slow
+proposal, an LLM's, still ends its turn), before results and requests are read."""
 
 
 @dataclass
@@ -60,14 +69,22 @@ class Loop:
     detectors: GamingDetectors | None = None
     run_seed: int = 0
     max_attempts: int = 2
+    max_task_errors: int = 3
+    """Exceptions raised by the task's prepare or score before the run stops (the seed's: 1)."""
+    declared_metrics: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Metric names the config declares beyond the objective, per key (``"[task] heldout"``);
+    each must be among the metrics the task returns for the seed."""
     stop: StopCheck = lambda: None
     requests: Callable[[], list[tuple[Path, dict[str, Any]]]] = list
     observer: Observer | None = None
     clock: Callable[[], float] = time.time
     stats: Stats = field(init=False)
     _rejections_in_a_row: int = field(init=False, default=0)
+    _streak: Counter[str] = field(init=False, default_factory=Counter)
+    _tries_at_size: tuple[int, int] = field(init=False, default=(-1, 0))
     _exhausted: str = field(init=False, default="")
     _halt: str = field(init=False, default="")
+    _task_failure: TaskError | None = field(init=False, default=None)
     _busy_until: float = field(init=False, default=0.0)
     _candidates_in_flight: int = field(init=False, default=0)
     _gains: deque[float] = field(init=False, default_factory=lambda: deque(maxlen=50))
@@ -79,6 +96,7 @@ class Loop:
         self.proposer.load_state(self.archive.get_meta("proposer_state", {}))
         self._requeue_interrupted()
         if self.archive.size() == 0:
+            check_seed(self.gates, self.seed_files)
             self._submit(self._record_seed())
         stopping = None
         while True:
@@ -89,14 +107,24 @@ class Loop:
             self._apply_requests()
             if not stopping:
                 self._submit_confirmations()
+            # A bounded turn of proposals, then what finished and what people asked: a
+            # streak of rejected proposals never keeps a result or a stop waiting.
+            turn_ends, proposed = time.monotonic() + TURN_SECONDS, 0
             while not stopping and self._may_start_another():
+                if proposed >= PROPOSALS_PER_TURN or time.monotonic() >= turn_ends:
+                    break
+                proposed += 1
                 if not self._propose_and_submit():
                     if self.executor.in_flight() == 0 and not self._exhausted:
                         # no successful candidate exists and none is running: none ever will
                         raise SeedFailed(f"no candidate to select from: {self._seed_failure()}")
                     break
-            for job, evaluation in self.executor.poll(timeout=0.25):
+            more = not stopping and self._may_start_another()
+            for job, evaluation in self.executor.poll(timeout=0.0 if more else 0.25):
                 self._record_result(job, evaluation)
+            if self._task_failure is not None:
+                self._stop_now()
+                raise self._task_failure
             self.stats.in_flight = self.executor.in_flight()
             self._notify(None)
             if self.executor.in_flight() == 0 and self._busy() and not stopping:
@@ -140,14 +168,30 @@ class Loop:
         if self._exhausted:
             return f"proposer exhausted: {self._exhausted}"
         if self._rejections_in_a_row >= self.budget.max_consecutive_rejections:
-            return "proposer exhausted"
+            return f"proposer exhausted: {self._streak_summary()}"
         if self.budget.candidates is not None and self.stats.evaluated >= self.budget.candidates:
             return "finished"
         return "wall budget spent"
 
+    def _streak_summary(self) -> str:
+        """Why the last proposals in a row made nothing to run, most frequent first."""
+        n = self._rejections_in_a_row
+        common = self._streak.most_common(3)
+        if len(common) == 1:
+            return f"{n} proposals in a row made nothing to run, every one: {common[0][0]}"
+        listed = "; ".join(f"{why} ({count})" for why, count in common)
+        return f"{n} proposals in a row made nothing to run: {listed}"
+
+    def _missed(self, why: str) -> None:
+        """One more proposal in the current streak that made nothing to run."""
+        self._rejections_in_a_row += 1
+        self._streak[re.sub(r"#\d+", "#N", why)[:300]] += 1
+
     # -- proposing --------------------------------------------------------------
     def _propose_and_submit(self) -> bool:
         """Propose one child and run it (or record why not); False when no parent exists yet."""
+        size, tries = self._tries_at_size
+        self._tries_at_size = (self.archive.size(), tries + 1 if size == self.archive.size() else 0)
         island, parents = self.selector.pick(
             self.archive, objective=self.objective, maximize=self.maximize,
             rng=self._rng("select"), n=self.proposer.arity,
@@ -193,6 +237,7 @@ class Loop:
             self._not_run(base, Status.DUPLICATE, f"same code as #{earlier.id}", parents)
             return True
         self._rejections_in_a_row = 0
+        self._streak.clear()
         self._submit(self.archive.add(base))
         return True
 
@@ -200,7 +245,7 @@ class Loop:
         """A child kept from running (gates, duplicate): recorded, and told to the
         proposer, so a bandit learns that the operator's proposal was wasted."""
         child = self.archive.add(_finished(base, status, failure=why))
-        self._rejections_in_a_row += 1
+        self._missed(why if status == Status.REJECTED else "same code as an earlier candidate")
         self.proposer.tell(
             self._for_proposer(child), [self._for_proposer(p) for p in parents], self._feedback()
         )
@@ -256,7 +301,7 @@ class Loop:
     ) -> None:
         """A proposal that produced no usable child: recorded (with its raw answer) when it cost something."""
         self.stats.proposal_errors += 1
-        self._rejections_in_a_row += 1
+        self._missed(str(exc))
         self._save_proposer_state()  # a rejected answer may have cost tokens
         if not exc.meta:
             return
@@ -301,6 +346,9 @@ class Loop:
 
     def _record_result(self, job: Job, ev: Evaluation) -> None:
         self.stats.cpu_s += ev.run.cpu_s if ev.run else 0.0
+        if TASK_ERROR in ev.flags:
+            self._record_task_error(job, ev)
+            return
         if "task_tampered" in ev.flags:
             self._halt = f"stopped: {ev.failure}"
             self.audit.append("task_tampered", candidate=job.candidate_id, failure=ev.failure)
@@ -309,12 +357,15 @@ class Loop:
             self._refresh_best()
             return
         self._candidates_in_flight -= 1
+        if self._is_seed(job):
+            self._check_seed_metrics(job, ev)
         run = ev.run
         cand = self.archive.update(
             job.candidate_id,
             status=Status.SUCCEEDED if ev.ok else Status.FAILED,
             metrics=dict(ev.metrics),
             heldout=dict(ev.heldout),
+            examples=self.archive.put_blob(ev.examples) if ev.examples else "",
             failure=ev.failure,
             flags=ev.flags,
             finished_at=self.clock(),
@@ -332,7 +383,7 @@ class Loop:
             self.stats.failed += 1
         if cand.proposer == "seed" and not ev.ok:
             self.executor.shutdown(kill=True)
-            raise SeedFailed(f"the seed program failed: {ev.failure}\n{cand.stderr_tail[-1500:]}")
+            raise SeedFailed(seed_failure(ev, cand.stderr_tail))
         if ev.ok and cand.parent_ids:
             cand = self._detect(cand)
         if cand.flags:
@@ -347,6 +398,54 @@ class Loop:
             self.promoter.consider(cand)
         self._refresh_best()
         self._notify(cand)
+
+    def _is_seed(self, job: Job) -> bool:
+        return job.purpose == "candidate" and self.archive.get(job.candidate_id).proposer == "seed"
+
+    def _check_seed_metrics(self, job: Job, ev: Evaluation) -> None:
+        """The config's metric names against those the task returned for the seed, before
+        the seed's record exists for a proposer or the selector to read; on a mismatch
+        the seed goes back to pending and the run ends with a ConfigError."""
+        if not (ev.metrics or ev.heldout):
+            return  # the seed failed before the task scored it: SeedFailed says why
+        declared = {"[task] objective": [self.objective], **self.declared_metrics}
+        try:
+            check_metric_names(declared, [*ev.metrics, *ev.heldout])
+        except ConfigError as exc:
+            self._not_charged(job.candidate_id, failure=str(exc))
+            self.executor.shutdown(kill=True)
+            raise
+
+    def _record_task_error(self, job: Job, ev: Evaluation) -> None:
+        """The task's own prepare or score raised: a problem of the run, not of the
+        candidate. The candidate is not charged (back to pending, run again on resume;
+        a confirmation re-run starts again) and the proposer is not told. The run
+        stops after ``max_task_errors`` of them, or at once for the seed."""
+        message, tb = split_failure(ev.failure)
+        self.stats.task_errors += 1
+        self.audit.append(
+            "task_error", candidate=job.candidate_id, purpose=job.purpose, error=message,
+            traceback=tb,
+        )  # fmt: skip
+        seed = self._is_seed(job)
+        if job.purpose != "confirm":
+            self._candidates_in_flight -= 1
+            why = f"{message}; the task's error, not charged"  # runs again on resume
+            self._notify(self._not_charged(job.candidate_id, failure=why))
+        if seed or self.stats.task_errors >= self.max_task_errors:
+            times = "on the seed" if seed else f"{self.stats.task_errors} times"
+            reason = f"the task raised {times}: {message}"
+            self._halt = f"stopped: {reason}"
+            self._task_failure = TaskError(reason, traceback=tb)
+        elif job.purpose == "confirm":
+            self.executor.submit(job)
+
+    def _not_charged(self, cid: int, *, failure: str) -> Candidate:
+        """Back to pending, its attempt not counted: the run's fault, not the candidate's."""
+        cand = self.archive.get(cid)
+        return self.archive.update(
+            cid, status=Status.PENDING, attempts=max(0, cand.attempts - 1), failure=failure
+        )
 
     def _detect(self, cand: Candidate) -> Candidate:
         """Gaming detectors, with the first parent and the recent gains as reference."""
@@ -402,6 +501,7 @@ class Loop:
             rejected=counts[Status.REJECTED],
             duplicates=counts[Status.DUPLICATE],
             started_at=self.clock(),
+            elapsed_before=float(self.archive.get_meta("elapsed_s", 0.0) or 0.0),
         )
         self.stats = stats
         champ = self.archive.champion()
@@ -420,9 +520,13 @@ class Loop:
         self.stats.champion_id = champ.id
 
     def _rng(self, purpose: str) -> random.Random:
-        # Derived from the run seed and the archive's size: reproducible, and a
-        # resumed run does not replay the choices it already made.
-        return random.Random(f"{self.run_seed}:{purpose}:{self.archive.size()}")
+        # Derived from the run seed, the archive's size and how often a proposal was
+        # tried at that size: reproducible, a resumed run does not replay the choices it
+        # already made, and a failed proposal (which records nothing) is not retried
+        # with the very draws that made it fail.
+        size = self.archive.size()
+        tries = self._tries_at_size[1] if self._tries_at_size[0] == size else 0
+        return random.Random(f"{self.run_seed}:{purpose}:{size}" + (f":{tries}" if tries else ""))
 
     def _notify(self, finished: Candidate | None) -> None:
         if self.observer is not None:

@@ -48,6 +48,8 @@ def render_report(run: RunDir) -> str:
         dict(zip(_COLS, values, strict=True))
         for values in zip(*(pts[c] for c in _COLS), strict=True)
     ]
+    for r in rows:  # every hidden metric by name, as the champion's figures have them
+        r["hidden"] = dict(zip(pts["hidden_metrics"], r["hidden"], strict=True))
     colours = {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(pts["proposers"])}
     champ = ov["champion"]
     diff = api.candidate(run, champ["id"])["diff_seed"] if champ else ""
@@ -80,7 +82,8 @@ def render_report(run: RunDir) -> str:
     )
 
 
-_COLS = ("id", "parent", "status", "proposer", "score", "heldout", "flags", "t", "tokens", "cost")
+_COLS = ("id", "parent", "status", "proposer", "score", "heldout", "hidden", "flags", "t", "tokens",
+         "cost")  # fmt: skip
 
 
 def _summary(ov: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
@@ -89,7 +92,11 @@ def _summary(ov: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
     champ, seed = ov["champion"], next((r for r in rows if r["id"] == 1), None)
     pairs = [
         ("state", ov["state"]),
-        ("objective", f"{ov['objective']} ({ov['direction']}); held-out: {ov['heldout_metric']}"),
+        ("objective", f"{ov['objective']} ({ov['direction']})"),
+        (
+            "hidden metrics",
+            ", ".join(f"{m['name']} ({m['kind']})" for m in ov["hidden_metrics"]) or "none",
+        ),
         (
             "candidates evaluated",
             f"{evaluated}"
@@ -110,10 +117,15 @@ def _summary(ov: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
     if tokens or ov["llm_budget"]["max_tokens"]:
         pairs.append(("LLM tokens · cost", f"{tokens} · {cost:.4f}"))
     if seed:
-        pairs.append(("seed", f"{_f(seed['score'])} (held-out {_f(seed['heldout'])})"))
+        hidden = _hidden(ov, seed["hidden"])
+        pairs.append(("seed", f"{_f(seed['score'])}" + (f" ({hidden})" if hidden else "")))
     if champ:
+        hidden = _hidden(ov, champ["hidden"])
         pairs.append(
-            ("champion", f"#{champ['id']}: {_f(champ['score'])} (held-out {_f(champ['heldout'])})")
+            (
+                "champion",
+                f"#{champ['id']}: {_f(champ['score'])}" + (f" ({hidden})" if hidden else ""),
+            )
         )
     return _table(["", ""], pairs, header=False)
 
@@ -126,14 +138,18 @@ def _score_svg(
         return '<p class="muted">no candidate finished</p>'
     w, h, ml, mr, mt, mb = 1000, 320, 60, 16, 12, 34
     t0 = float(min(r["t"] for r in done))
-    xhi = max(max((float(r["t"]) - t0) / 60 for r in done), 0.05)
+    moves = [float(m["t"]) for m in ov["champion_line"]]
+    xhi = max(max((float(t) - t0) / 60 for t in [*(r["t"] for r in done), *moves]), 0.05)
     ok = [r for r in done if r["status"] == "succeeded" and r["score"] is not None]
     vals = [r["score"] for r in ok] + [r["heldout"] for r in ok if r["heldout"] is not None]
     lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
     lo, hi = (lo - 0.5, hi + 0.5) if lo == hi else (lo - (hi - lo) * 0.06, hi + (hi - lo) * 0.06)
 
+    def tx(t: float) -> float:
+        return ml + max(0.0, float(t) - t0) / 60 / xhi * (w - ml - mr)
+
     def x(r: Mapping[str, Any]) -> float:
-        return ml + (float(r["t"]) - t0) / 60 / xhi * (w - ml - mr)
+        return tx(r["t"])
 
     def y(v: float) -> float:
         return mt + (1 - (v - lo) / (hi - lo)) * (h - mt - mb)
@@ -166,29 +182,60 @@ def _score_svg(
         parts.append(
             f'<circle cx="{x(r):.1f}" cy="{y(r["score"]):.1f}" r="3.5" fill="{colours.get(r["proposer"], "#4b5563")}" fill-opacity="0.75"{ring}><title>{tip}</title></circle>'
         )
-    best: list[Mapping[str, Any]] = []
-    sign = 1 if ov["direction"] != "minimize" else -1
-    for r in sorted(ok, key=lambda r: r["t"]):
-        if not best or sign * r["score"] > sign * best[-1]["score"]:
-            best.append(r)
-    for key, style in (
-        ("score", 'stroke="#111827"'),
-        ("heldout", 'stroke="#7c3aed" stroke-dasharray="6 4"'),
+    lines = score_lines(rows, ov)
+    for name, style in (
+        ("raw_best", 'stroke="#9ca3af" stroke-width="1.5" stroke-dasharray="2 3"'),
+        ("champion", 'stroke="#111827" stroke-width="2"'),
+        ("champion_heldout", 'stroke="#7c3aed" stroke-width="2" stroke-dasharray="6 4"'),
     ):
-        steps = [r for r in best if r[key] is not None]
+        steps = lines[name]
         if steps:
-            d = f"M{x(steps[0]):.1f} {y(steps[0][key]):.1f}"
-            for b in steps[1:]:
-                d += f"H{x(b):.1f}V{y(b[key]):.1f}"
+            d = f"M{tx(steps[0][0]):.1f} {y(steps[0][1]):.1f}"
+            for t, v in steps[1:]:
+                d += f"H{tx(t):.1f}V{y(v):.1f}"
             d += f"H{w - mr}"
-            parts.append(f'<path d="{d}" fill="none" stroke-width="2" {style}/>')
+            tip = _e(f"{_LINE_NAMES[name]}: " + " → ".join(_f(v) for _, v in steps))
+            parts.append(
+                f'<path class="{name.replace("_", "-")}" d="{d}" fill="none" {style}>'
+                f"<title>{tip}</title></path>"
+            )
     return "".join(parts) + "</svg>"
+
+
+_LINE_NAMES = {
+    "champion": "champion",
+    "champion_heldout": "its held-out",
+    "raw_best": "best raw evaluation (before confirmation)",
+}
+
+
+def score_lines(
+    rows: Sequence[Mapping[str, Any]], ov: Mapping[str, Any]
+) -> dict[str, list[tuple[float, float]]]:
+    """The step lines of the score plot, as (time, value) steps: ``champion`` (the
+    champion's objective, moving only when the champion moves: seed, promotion,
+    rollback), ``champion_heldout`` (its held-out figure) and ``raw_best`` (the best
+    first evaluation so far, declined challengers included: drawn lighter)."""
+    champ = ov["champion_line"]
+    lines: dict[str, list[tuple[float, float]]] = {
+        "champion": [(m["t"], m["score"]) for m in champ if m["score"] is not None],
+        "champion_heldout": [(m["t"], m["heldout"]) for m in champ if m["heldout"] is not None],
+        "raw_best": [],
+    }
+    sign = 1 if ov["direction"] != "minimize" else -1
+    ok = [r for r in rows if r["t"] and r["status"] == "succeeded" and r["score"] is not None]
+    for r in sorted(ok, key=lambda r: r["t"]):
+        raw = lines["raw_best"]
+        if not raw or sign * r["score"] > sign * raw[-1][1]:
+            raw.append((r["t"], r["score"]))
+    return lines
 
 
 def _legend(colours: Mapping[str, str], ov: Mapping[str, Any]) -> str:
     keys = [f'<span style="color:{c}">●</span><span>{_e(p)}</span>' for p, c in colours.items()]
     keys += ['<span class="bad">✕ failed</span>', '<span style="color:#f59e0b">○ flagged</span>',
-             f"<span>— best {_e(ov['objective'])}</span>", f'<span style="color:#7c3aed">- - its held-out {_e(ov["heldout_metric"])}</span>']  # fmt: skip
+             f"<span>— champion {_e(ov['objective'])}</span>", f'<span style="color:#7c3aed">- - its {_e(_kind(ov, ov["heldout_metric"]))} {_e(ov["heldout_metric"])}</span>',
+             f'<span style="color:#9ca3af">··· {_e(_LINE_NAMES["raw_best"])}</span>']  # fmt: skip
     return f'<p class="legend">{"".join(keys)}</p>'
 
 
@@ -272,13 +319,7 @@ def _flags(rows: Sequence[Mapping[str, Any]], ov: Mapping[str, Any]) -> str:
         ("duplicates", str(c["duplicate"])),
     ]
     declined = [a for a in ov["approvals"] if a["state"] in ("rejected", "declined")]
-    pairs += [
-        (
-            f"#{a['candidate']} {a['state']}",
-            f"{a['who']}: {a['reason']}" if a["who"] else "lost to the champion in re-runs",
-        )
-        for a in declined
-    ]
+    pairs += [(f"#{a['candidate']} {a['state']}", a["why"]) for a in declined]
     return _table(["what", "count / why"], pairs)
 
 
@@ -288,9 +329,9 @@ def _approvals(ov: Mapping[str, Any]) -> str:
             f"#{a['candidate']}",
             a["state"],
             a["who"] or "–",
-            a["reason"] or "–",
+            a["why"] or "–",
             _f(a["figures"]["score"]),
-            _f(a["figures"]["heldout"]),
+            _hidden(ov, a["figures"]["hidden"]) or "–",
         )
         for a in ov["approvals"]
     ]
@@ -299,7 +340,7 @@ def _approvals(ov: Mapping[str, Any]) -> str:
         for m in ov["champion_history"]
     ]
     first = (
-        _table(["candidate", "state", "who", "reason", ov["objective"], "held-out"], ap)
+        _table(["candidate", "state", "who", "reason", ov["objective"], "hidden metrics"], ap)
         if ap
         else '<p class="muted">no promotion was requested</p>'
     )
@@ -348,6 +389,17 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, header: boo
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _hidden(ov: Mapping[str, Any], values: Mapping[str, float | None]) -> str:
+    """Every declared hidden metric with its kind: "held-out a 0.5, gate g 0.3"."""
+    return ", ".join(
+        f"{m['kind']} {m['name']} {_f(values.get(m['name']))}" for m in ov["hidden_metrics"]
+    )
+
+
+def _kind(ov: Mapping[str, Any], name: str) -> str:
+    return next((m["kind"] for m in ov["hidden_metrics"] if m["name"] == name), "held-out")
 
 
 def _f(v: float | None) -> str:

@@ -3,7 +3,7 @@
 EXPERIMENT/runs/20261121-203000-digits/
     archive.sqlite   candidates, code, champion history (the source of truth)
     evoforge.toml    the config the run was started with (resume uses this copy)
-    driver.pid       the process id of the driver while it runs
+    driver.pid       the process id (and start time) of the driver while it runs
     STOP             written by `evoforge stop`; holds "now" or "drain"
     active/          one file per running candidate, holding its process group id
 """
@@ -73,19 +73,43 @@ class RunDir:
         with contextlib.suppress(FileNotFoundError):
             self.stop_file.unlink()
 
+    def write_driver_pid(self) -> None:
+        """Record this process as the run's driver, with its start time: a process that
+        later gets the same pid is not taken for the driver."""
+        pid = os.getpid()
+        proc = _proc_stat(pid)
+        self.pid_file.write_text(f"{pid} {proc[1]}" if proc else str(pid))
+
     def driver_pid(self) -> int | None:
-        """The pid of a live driver of this run, or None."""
+        """The pid of a live driver of this run, or None (no pid file, or its process
+        is gone: exited, killed and not yet reaped, or its pid reused)."""
         try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
+            words = self.pid_file.read_text().split()
+            pid = int(words[0])
+        except (FileNotFoundError, ValueError, IndexError):
             return None
-        try:
+        proc = _proc_stat(pid)
+        if proc is not None:
+            state, started = proc
+            gone = state in ("Z", "X") or (len(words) > 1 and words[1] != started)
+            return None if gone else pid
+        try:  # no /proc (or not readable): the signal test is all there is
             os.kill(pid, 0)
         except ProcessLookupError:
             return None
         except PermissionError:
             return pid
         return pid
+
+
+def _proc_stat(pid: int) -> tuple[str, str] | None:
+    """A process's state letter and start time (clock ticks after boot) from /proc."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[-1].split()  # after "pid (comm)": comm may hold spaces
+    return (fields[0], fields[19]) if len(fields) > 19 else None
 
 
 def create_run(experiment: Path, name: str) -> RunDir:

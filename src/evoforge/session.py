@@ -14,13 +14,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
 from evoforge.archive import Archive, SQLiteArchive
-from evoforge.audit import AuditLog, file_hashes, format_report, verify
+from evoforge.audit import AuditLog, file_hashes, format_report
 from evoforge.candidate import dumps
 from evoforge.config import (
     AutoMLSection,
@@ -39,6 +39,7 @@ from evoforge.executors import (
     evaluate,
     load_task,
 )
+from evoforge.executors.exposure import exposed_reads
 from evoforge.gates import EvolveRegionGate, PreRunGate
 from evoforge.gates.constraints import (
     DEFAULT_FORBIDDEN_CALLS,
@@ -49,13 +50,13 @@ from evoforge.gates.constraints import (
 from evoforge.gates.detectors import GamingDetectors
 from evoforge.governance import Audit, take_requests
 from evoforge.loop import Loop
-from evoforge.loop_state import Budget, Observer, Stats
+from evoforge.loop_state import Budget, Observer, Stats, TaskError
 from evoforge.meta.policy import Decider
 from evoforge.meta.wiring import build_selector, load_policy, wrap_mutator
-from evoforge.promotion import Promoter
+from evoforge.promotion import Promoter, validation_caveat
 from evoforge.proposers._base import Proposer
 from evoforge.rundir import RunDir, create_run
-from evoforge.sandbox._base import Limits
+from evoforge.sandbox._base import Limits, Sandbox
 from evoforge.tasks import Task
 
 
@@ -83,10 +84,11 @@ def start(
     archive.set_meta("started_at", time.time())
     archive.set_meta("config", config.model_dump(mode="json"))
     files = seed_files(experiment, config)
-    return _drive(
-        run, archive, config, experiment, files,
-        observer=observer, allow_weak=allow_weak, proposer=proposer,
-    )  # fmt: skip
+    with _state_on_error(archive):
+        return _drive(
+            run, archive, config, experiment, files,
+            observer=observer, allow_weak=allow_weak, proposer=proposer,
+        )  # fmt: skip
 
 
 def resume(
@@ -103,12 +105,18 @@ def resume(
     archive = SQLiteArchive(run.archive)
     experiment = Path(archive.get_meta("experiment"))
     config = parse_config(archive.get_meta("config"), source=f"{run.path} (config snapshot)")
+    if archive.size() == 0:
+        raise ConfigError(
+            f"{run.path}: this run ended before its seed was recorded "
+            f"({archive.get_meta('state', 'no state')}); start a new one: evoforge run {experiment}"
+        )
     files = archive.get_code(archive.get(1).code_hash)
     run.clear_stop()
-    return _drive(
-        run, archive, config, experiment, files,
-        observer=observer, allow_weak=allow_weak, proposer=proposer,
-    )  # fmt: skip
+    with _state_on_error(archive):
+        return _drive(
+            run, archive, config, experiment, files,
+            observer=observer, allow_weak=allow_weak, proposer=proposer,
+        )  # fmt: skip
 
 
 def _drive(
@@ -136,7 +144,14 @@ def _drive(
         archive.set_meta("compat_mode", compat)
         print(f"warning: compatibility mode: {compat}", file=sys.stderr)
     _audit_start(archive, audit, config, hashes, strength, allow_weak=allow_weak, compat=compat)
+    caveat = validation_caveat(
+        task, min_gain=config.promotion.min_gain, reruns=config.promotion.reruns
+    )
+    if caveat:  # said at every start: a person reading the promotions must know it
+        print(f"warning: {caveat}", file=sys.stderr)
+        audit.append("promotion_caveat", warning=caveat)
     ctx = replace(run_context(run, config, experiment, allow_weak=allow_weak), task_hashes=hashes)
+    warn_exposed_reads(task, ctx, audit, seed=config.experiment.seed)
     executor = build_executor(config, ctx, audit)
     elapsed_before = float(archive.get_meta("elapsed_s", 0.0))
     wall, cpu = config.budget.wall_minutes, config.budget.cpu_hours
@@ -165,25 +180,51 @@ def _drive(
             jump_history=config.detectors.jump_history,
             heldout_drop=config.detectors.heldout_drop,
             fast_factor=config.detectors.fast_factor,
+            gate=tuple(config.task.gate),
         ),
         run_seed=config.experiment.seed,
         max_attempts=config.run.max_attempts,
+        max_task_errors=config.run.max_task_errors,
+        declared_metrics=declared_metrics(config),
         stop=run.stop_requested,
         requests=lambda: take_requests(run.path),
         observer=observer,
     )
     began = time.time()
+    archive.set_meta("session_started_at", began)  # status: elapsed_s + time since this
     archive.set_meta("state", "running")
+    archive.set_meta("driver_pid", os.getpid())  # status names it once driver.pid is gone
     with _driver_pid(run), _stop_on_signals(run):
         try:
             reason = loop.run()
         finally:
             archive.set_meta("elapsed_s", elapsed_before + time.time() - began)
+            archive.set_meta("session_started_at", None)  # counted in elapsed_s now
             executor.shutdown(kill=True)
             loop.close()
     archive.set_meta("state", reason)
     run.clear_stop()
     return Outcome(run, reason, loop.stats, strength)
+
+
+def declared_metrics(config: Config) -> dict[str, list[str]]:
+    """The metric names the config declares beyond the objective, per key; the loop
+    checks each is among those the task returns for the seed."""
+    return {"[task] heldout": list(config.task.heldout), "[task] gate": list(config.task.gate)}
+
+
+@contextmanager
+def _state_on_error(archive: Archive) -> Iterator[None]:
+    """A driver session that ends with an error records it as the run's state, so that
+    `status` never shows an ended run as running."""
+    try:
+        yield
+    except Exception as exc:
+        lines = [line for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+        state = f"stopped: {exc}" if isinstance(exc, TaskError) else f"failed: {lines[0]}"
+        with suppress(Exception):  # a broken archive must not hide the error itself
+            archive.set_meta("state", state)
+        raise
 
 
 def _audit_start(
@@ -211,8 +252,7 @@ def _audit_start(
             **({"compat_mode": compat} if compat else {}),
         )
         return
-    head = archive.get_meta("audit_head")
-    report = verify(audit.log.path, anchor=None if head is None else (int(head[0]), str(head[1])))
+    report = audit.verify()
     if not report.ok:
         # Appending now would move the anchor and hide a cut at the end: refuse instead.
         raise ConfigError(
@@ -256,20 +296,7 @@ def build_gates(config: Config, experiment: Path, run: RunDir, task: Task) -> li
 
 
 def build_promoter(config: Config, archive: Archive, audit: Audit) -> Promoter:
-    p = config.promotion
-    return Promoter(
-        archive=archive,
-        audit=audit,
-        objective=config.task.objective,
-        maximize=config.maximize,
-        approval=p.approval,
-        threshold_gain=p.threshold_gain,
-        reruns=p.reruns,
-        k=p.k,
-        min_gain=p.min_gain,
-        heldout_tolerance=p.heldout_tolerance,
-        base_seed=config.experiment.seed,
-    )
+    return Promoter.from_config(config, archive, audit)
 
 
 def run_context(run: RunDir, config: Config, experiment: Path, *, allow_weak: bool) -> RunContext:
@@ -290,7 +317,7 @@ def run_context(run: RunDir, config: Config, experiment: Path, *, allow_weak: bo
             scratch_mb=lim.scratch_mb,
             output_bytes=lim.output_kb * 1024,
         ),
-        heldout=tuple(config.task.heldout),
+        heldout=(*config.task.heldout, *config.task.gate),  # both hidden from the search
         scratch_root=scratch,
         active_dir=run.active,
         sandbox_layers=config.sandbox.layers,
@@ -356,18 +383,39 @@ def build_proposer(config: Config, experiment: Path, *, policy: Decider | None =
 
 def sandbox_strength(layers: str, allow_weak: bool) -> Mapping[str, str]:
     """Probe the sandbox layers; raises if the sandbox would be too weak to run."""
+    return _sandbox(layers, allow_weak).strength()
+
+
+def _sandbox(layers: str, allow_weak: bool) -> Sandbox:
     if layers == "process":
         from evoforge.sandbox.process import ProcessSandbox
 
-        return ProcessSandbox().strength()
+        return ProcessSandbox()
     from evoforge.sandbox import SandboxOptions, build_sandbox
 
-    return build_sandbox(SandboxOptions(layers=layers, allow_weak=allow_weak)).strength()
+    return build_sandbox(SandboxOptions(layers=layers, allow_weak=allow_weak))
+
+
+def warn_exposed_reads(task: Task, ctx: RunContext, audit: Audit, *, seed: int) -> list[Path]:
+    """Warn (stderr and audit log) about each file the task reads that a candidate
+    could read too; returns them. Done at every driver start: it costs one
+    ``prepare`` and one sandboxed probe."""
+    sandbox = _sandbox(ctx.sandbox_layers, ctx.allow_weak)
+    exposed = exposed_reads(task, sandbox, limits=ctx.limits, seed=seed)
+    if exposed:
+        names = ", ".join(str(p) for p in exposed)
+        print(
+            f"warning: the task reads files that candidates can read too: {names}; "
+            "list them in the task's hidden_paths() or files() (README: the task contract)",
+            file=sys.stderr,
+        )
+        audit.append("task_reads_visible", files=[str(p) for p in exposed])
+    return exposed
 
 
 @contextmanager
 def _driver_pid(run: RunDir) -> Iterator[None]:
-    run.pid_file.write_text(str(os.getpid()))
+    run.write_driver_pid()
     try:
         yield
     finally:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from evoforge.archive import Archive
 from evoforge.candidate import Candidate, Status
+from evoforge.textsafe import one_line
 
 
 def run_summary(
@@ -18,7 +20,7 @@ def run_summary(
     counts = archive.counts()
     evaluated = counts[Status.SUCCEEDED] + counts[Status.FAILED]
     budget = config.get("budget", {}).get("candidates")
-    elapsed = float(archive.get_meta("elapsed_s", 0.0))
+    elapsed = elapsed_seconds(archive, running=state == "running")
     rows: list[tuple[str, str]] = [
         ("run", run_path),
         ("state", state or str(archive.get_meta("state", "unknown"))),
@@ -43,27 +45,57 @@ def run_summary(
     rows.extend(operator_rows(archive))
     rows.extend(search_rows(archive))
     if archive.size() > 0:
-        rows.extend(_figures("seed", archive.get(1), objective))
+        rows.extend(_figures("seed", archive.get(1), objective, hidden_kinds(config)))
     champ = archive.champion()
     if champ is not None:
         rows.append(("champion", f"#{champ.id}"))
-        rows.extend(_figures("champion", champ, objective))
+        rows.extend(_figures("champion", champ, objective, hidden_kinds(config)))
     return rows
 
 
-def _figures(prefix: str, c: Candidate, objective: str) -> list[tuple[str, str]]:
+def run_state(archive: Archive, *, live_pid: int | None, run_path: str) -> str:
+    """The run's state as it is now: "running" while a driver lives, else the state the
+    driver recorded, except that a run left "running" by a driver now gone crashed."""
+    if live_pid is not None:
+        return "running"
+    recorded = str(archive.get_meta("state", "unknown"))
+    if recorded != "running":
+        return recorded
+    pid = archive.get_meta("driver_pid")
+    driver = "the driver" if pid is None else f"driver {pid}"
+    return f"crashed ({driver} is gone; resume with: evoforge resume {run_path})"
+
+
+def _figures(
+    prefix: str, c: Candidate, objective: str, kinds: Mapping[str, str]
+) -> list[tuple[str, str]]:
     if c.status != Status.SUCCEEDED:
         return [(f"{prefix}_status", c.status.value)]
     rows = [(f"{prefix}_{k}", f"{v:.6g}") for k, v in sorted(c.metrics.items())]
-    rows += [(f"{prefix}_{k}", f"{v:.6g} (held-out)") for k, v in sorted(c.heldout.items())]
+    rows += [
+        (f"{prefix}_{k}", f"{v:.6g} ({kinds.get(k, 'held-out')})")
+        for k, v in sorted(c.heldout.items())
+    ]
     del objective
     return rows
+
+
+def hidden_kinds(config: Mapping[str, Any]) -> dict[str, str]:
+    """Every hidden metric the config declares, in its order, with the label it is shown
+    with: ``held-out`` (``[task] heldout``: reported only) or ``gate`` (``[task] gate``:
+    may veto a promotion). A candidate's ``heldout`` record holds both kinds."""
+    task = config.get("task") or {}
+    kinds = {str(name): "held-out" for name in task.get("heldout") or []}
+    kinds.update({str(name): "gate" for name in task.get("gate") or []})
+    return kinds
 
 
 def llm_rows(archive: Archive, config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Per LLM model, from the candidates' records: tokens, cost, accepted answers (they
     became a candidate that runs) and rejected ones (refused by the proposer or a gate,
-    or a duplicate); then the totals against the run's budget, and fallback proposals."""
+    or a duplicate); from the proposer's ledger, when saved: tokens and cost with failed
+    tries included (what the budget counts), requests, and failed tries by reason; then
+    the totals against the run's budget, and fallback proposals."""
     llm = (config.get("proposer") or {}).get("llm") or {}
     per: dict[str, list[float]] = {
         str(m.get("label") or m.get("name")): [0, 0.0, 0, 0] for m in llm.get("models", [])
@@ -78,6 +110,11 @@ def llm_rows(archive: Archive, config: Mapping[str, Any]) -> list[tuple[str, str
         row[0] += int(c.extra.get("tokens_in", 0)) + int(c.extra.get("tokens_out", 0))
         row[1] += float(c.extra.get("cost", 0.0))
         row[2 if c.status not in (Status.REJECTED, Status.DUPLICATE) else 3] += 1
+    ledger = _llm_ledger(archive)
+    for model, spent in ledger.items():
+        row = per.setdefault(model, [0, 0.0, 0, 0])
+        row[0] = int(spent.get("tokens_in", 0)) + int(spent.get("tokens_out", 0))
+        row[1] = float(spent.get("cost", 0.0))
     if not per and not fallback:
         return []
     rows: list[tuple[str, str]] = []
@@ -89,6 +126,11 @@ def llm_rows(archive: Archive, config: Mapping[str, Any]) -> list[tuple[str, str
             (f"{key}_accepted", str(int(accepted))),
             (f"{key}_rejected", str(int(rejected))),
         ]
+        if model in ledger:
+            rows += [
+                (f"{key}_requests", str(int(ledger[model].get("requests", 0)))),
+                (f"{key}_failed", _failures([ledger[model]])),
+            ]
     max_tokens, max_cost = llm.get("max_tokens"), llm.get("max_cost")
     tokens = int(sum(r[0] for r in per.values()))
     cost = sum(r[1] for r in per.values())
@@ -99,7 +141,38 @@ def llm_rows(archive: Archive, config: Mapping[str, Any]) -> list[tuple[str, str
         ("llm_rejected", str(int(sum(r[3] for r in per.values())))),
         ("llm_fallback_proposals", str(fallback)),
     ]
+    if ledger:
+        models = list(ledger.values())
+        rows += [
+            ("llm_requests", str(sum(int(m.get("requests", 0)) for m in models))),
+            ("llm_failed", _failures(models)),
+            ("llm_failed_tokens", str(sum(int(m.get("failed_tokens", 0)) for m in models))),
+        ]
     return rows
+
+
+def _llm_ledger(archive: Archive) -> dict[str, Mapping[str, Any]]:
+    """The LLM proposer's ledger per model: ``usage`` in its saved state (or a mix member's)."""
+    state: Mapping[str, Any] = archive.get_meta("proposer_state", {}) or {}
+    for owner in (state, *state.values()):
+        usage = owner.get("usage") if isinstance(owner, Mapping) else None
+        if isinstance(usage, Mapping):
+            return {str(k): v for k, v in usage.items() if isinstance(v, Mapping)}
+    return {}
+
+
+def _failures(ledgers: list[Mapping[str, Any]]) -> str:
+    """``N (reason n, ...)``, most frequent first; ``0`` when no try failed."""
+    counts: dict[str, int] = {}
+    for spent in ledgers:
+        failed = spent.get("failed")
+        for reason, n in dict(failed if isinstance(failed, Mapping) else {}).items():
+            counts[str(reason)] = counts.get(str(reason), 0) + int(n)
+    total = sum(counts.values())
+    if not total:
+        return "0"
+    parts = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return f"{total} ({', '.join(f'{r} {n}' for r, n in parts)})"
 
 
 def operator_rows(archive: Archive) -> list[tuple[str, str]]:
@@ -176,5 +249,19 @@ def search_rows(archive: Archive) -> list[tuple[str, str]]:
     return rows
 
 
+def elapsed_seconds(archive: Archive, *, running: bool, now: float | None = None) -> float:
+    """Seconds the run has been driven, over all its driver sessions: what the ended
+    sessions saved (``elapsed_s``) plus, while a driver runs, the time since its session
+    began (``session_started_at``, which the driver records when it starts)."""
+    before = float(archive.get_meta("elapsed_s", 0.0) or 0.0)
+    began = archive.get_meta("session_started_at")
+    if not running or began is None:
+        return before
+    return before + max(0.0, (time.time() if now is None else now) - float(began))
+
+
 def format_rows(rows: list[tuple[str, str]]) -> str:
-    return "\n".join(f"{k}: {v}" for k, v in rows)
+    """One ``key: value`` line per row. Values may hold a candidate's text (its failure,
+    its note, a model's name): each is escaped and kept on its own line, so none can
+    write to the terminal or forge a row."""
+    return "\n".join(f"{one_line(k)}: {one_line(v)}" for k, v in rows)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from evoforge.archive import Archive, SchemaError, SQLiteArchive, open_archive
-from evoforge.candidate import Candidate, Status
+from evoforge.archive import Archive, Rerun, SchemaError, SQLiteArchive, open_archive
+from evoforge.candidate import Candidate, Status, pack_examples, unpack_examples
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -161,3 +161,44 @@ def test_reruns_replace_by_seed_and_approvals_filter_by_state(archive: Archive) 
         3.0,
         {"gain": 0.1},
     )
+
+
+def test_per_example_scores_are_kept_with_candidates_and_reruns(archive: Archive) -> None:
+    blob = archive.put_blob(pack_examples({"acc": [1.0, 0.0, 0.5]}))
+    c = add(archive, {"a.py": "1"})
+    c = archive.update(c.id, status=Status.SUCCEEDED, metrics={"acc": 0.5}, examples=blob)
+    archive.add_rerun(Rerun(c.id, 7, True, {"acc": 0.5}, {}, "", blob))
+    assert archive.get(c.id).examples == blob and archive.reruns(c.id)[0].examples == blob
+    assert list(unpack_examples(archive.get_blob(blob))["acc"]) == [1.0, 0.0, 0.5]
+
+
+def _version_1_archive(path: Path) -> None:
+    """An archive as evoforge wrote it before per-example scores (schema version 1)."""
+    import sqlite3
+
+    SQLiteArchive(path).close()
+    conn = sqlite3.connect(path)
+    for table in ("candidates", "reruns"):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN examples")
+    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    conn.execute("INSERT INTO code VALUES ('h', '{}')")
+    conn.execute(
+        "INSERT INTO candidates (code_hash, parent_ids, generation, island, proposer, operator, "
+        "status, metrics, heldout, failure, flags, diff, note, created_at, attempts, wall_s, "
+        "cpu_s, max_rss_kb, stdout_tail, stderr_tail, extra) VALUES ('h', '[]', 0, 0, 'seed', "
+        "'seed', 'succeeded', '{\"acc\": 0.5}', '{}', '', '[]', '', '', 1.0, 1, 0, 0, 0, '', '', '{}')"
+    )
+    conn.execute("INSERT INTO reruns VALUES (1, 7, 1, '{\"acc\": 0.5}', '{}', '')")
+    conn.commit()
+    conn.close()
+
+
+def test_sqlite_reads_a_version_1_archive_and_upgrades_it_when_writing(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    _version_1_archive(path)
+    with SQLiteArchive(path, readonly=True) as reader:  # a reader may not upgrade it
+        assert reader.get(1).examples == "" and reader.reruns(1)[0].examples == ""
+    with SQLiteArchive(path) as writer:
+        assert writer.get_meta("schema_version") == 2
+        writer.update(1, examples="blob")
+        assert writer.get(1).examples == "blob" and writer.get(1).metrics == {"acc": 0.5}

@@ -120,6 +120,17 @@ def test_a_constant_guess_scores_a_tenth(task: Any, workdir: Path) -> None:
     assert dict(task.score(workdir)) == pytest.approx({"val_accuracy": 0.1, "test_accuracy": 0.1})
 
 
+def test_example_scores_are_validation_correctness_whose_mean_is_val_accuracy(
+    task: Any, workdir: Path
+) -> None:
+    np.save(workdir / "val_pred.npy", np.zeros(360, dtype=np.int64))
+    np.save(workdir / "test_pred.npy", np.zeros(360, dtype=np.int64))
+    (correct,) = task.example_scores(workdir).values()
+    assert set(task.example_scores(workdir)) == {"val_accuracy"}  # never the test split's
+    assert correct.shape == (360,) and set(np.unique(correct)) == {0.0, 1.0}
+    assert float(correct.mean()) == pytest.approx(task.score(workdir)["val_accuracy"])
+
+
 def _pickled_objects(path: Path) -> None:
     np.save(path, np.array([{"label": 1}] * 360, dtype=object), allow_pickle=True)
 
@@ -138,9 +149,9 @@ MALFORMED: dict[str, tuple[Callable[[Path], None] | None, str]] = {
     "floats": (lambda p: np.save(p, np.zeros(360)), "dtype"),
     "label 10": (lambda p: np.save(p, np.full(360, 10, dtype=np.int64)), "0..9"),
     "label -1": (lambda p: np.save(p, np.full(360, -1, dtype=np.int8)), "0..9"),
-    "pickle": (_pickled_objects, "not a readable"),
+    "pickle": (_pickled_objects, "holds Python objects"),
     "symlink": (_symlink_to_valid_labels, "links are not followed"),
-    "garbage": (lambda p: p.write_bytes(b"not numpy"), "not a readable"),
+    "garbage": (lambda p: p.write_bytes(b"not numpy"), "not a .npy file"),
 }
 
 

@@ -215,3 +215,71 @@ def test_config_accepts_the_ray_executor_and_rejects_unknown_ray_keys(
     set_config(minimal_experiment, 'address = "auto"', 'adress = "auto"')
     with pytest.raises(ConfigError, match=r"ray\.adress: unknown key"):
         load_config(minimal_experiment)
+
+
+SLEEPER = """import pathlib, sys, time
+pathlib.Path(sys.argv[1], NAME).write_text("started")
+time.sleep(60)
+"""
+
+
+@pytest.mark.slow
+def test_a_kill_withdraws_queued_jobs_and_leaves_no_candidate_running(
+    cluster: Any, tmp_path: Path
+) -> None:
+    import uuid
+
+    from evoforge.executors.ray import RayExecutor
+
+    mark = f"evoforge-ray-sleeper-{uuid.uuid4().hex}"
+    started = tmp_path / "started"
+    started.mkdir()
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "task.py").write_text(
+        "from evoforge.tasks import Task\n"
+        "class T(Task):\n"
+        "    def prepare(self, workdir, *, seed): pass\n"
+        "    def score(self, workdir): return {'x': 1.0}\n"
+        "task = T()\n"
+    )
+    ctx = RunContext(
+        experiment=exp,
+        task_module="task.py",
+        task_object="task",
+        command=(sys.executable, "prog.py", str(started), mark),
+        limits=Limits(wall_s=60, memory_mb=1024),
+        heldout=(),
+        scratch_root=tmp_path / "scratch",
+        active_dir=tmp_path / "active",
+        sandbox_layers="process",
+    )
+    ctx.active_dir.mkdir()
+    executor = RayExecutor(ctx, workers=2, address=cluster.address)
+    for i in range(6):  # two run, four wait in the driver
+        files = {"prog.py": SLEEPER.replace("NAME", repr(f"{mark}-{i}"))}
+        executor.submit(Job(i + 1, files, 1, seed=i))
+    deadline = time.monotonic() + 60
+    while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:
+        executor.poll(timeout=0.1)
+    assert len(list(started.iterdir())) == 2
+    t0 = time.monotonic()
+    executor.shutdown(kill=True)
+    while _marked(mark) and time.monotonic() - t0 < 2.0:
+        time.sleep(0.05)
+    assert _marked(mark) == []
+    time.sleep(1.0)  # a queued job handed over after the kill would have started by now
+    assert sorted(p.name for p in started.iterdir()) == [f"{mark}-0", f"{mark}-1"]
+    assert _marked(mark) == []
+
+
+def _marked(mark: str) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if mark.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids

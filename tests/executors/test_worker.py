@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from evoforge.executors import Job, RunContext, evaluate
+from evoforge.candidate import unpack_examples
+from evoforge.config import ConfigError
+from evoforge.executors import Job, RunContext, evaluate, load_task
+from evoforge.executors.task_errors import TASK_ERROR
 from evoforge.sandbox._base import Limits
 
 WRITE = 'import json\njson.dump({payload}, open("predictions.json", "w"))\n'
@@ -104,3 +107,129 @@ def test_stdout_is_capped(minimal_experiment: Path, tmp_path: Path) -> None:
     assert ev.run is not None
     assert len(ev.run.stdout_tail) < ctx.limits.output_bytes + 200
     assert "earlier bytes dropped" in ev.run.stdout_tail
+
+
+BROKEN_TASK = """\
+from pathlib import Path
+
+from evoforge.tasks import Task
+
+
+class Broken(Task):
+    def prepare(self, workdir: Path, *, seed: int) -> None:
+        if seed == 13:
+            raise OSError("data folder missing")
+
+    def score(self, workdir: Path) -> dict[str, float]:
+        return {"neg_mse": _lookup({}, "val_auc")}
+
+
+def _lookup(table: dict[str, float], key: str) -> float:
+    return table[key]
+
+
+task = Broken()
+"""
+
+
+def test_an_exception_in_task_score_is_a_task_error_naming_type_message_and_line(
+    minimal_experiment: Path, tmp_path: Path
+) -> None:
+    (minimal_experiment / "task.py").write_text(BROKEN_TASK)
+    ev = run_program(minimal_experiment, tmp_path, "pass\n")
+    message, _, tb = ev.failure.partition("\n")
+    assert message == "task.score raised KeyError: 'val_auc' (task.py:16)"  # inside _lookup
+    assert ev.flags == (TASK_ERROR,) and not ev.ok
+    assert tb.startswith("Traceback") and 'task.py", line 16, in _lookup' in tb
+
+
+def test_an_exception_in_task_prepare_is_a_task_error(
+    minimal_experiment: Path, tmp_path: Path
+) -> None:
+    (minimal_experiment / "task.py").write_text(BROKEN_TASK)
+    (tmp_path / "active").mkdir()
+    ev = evaluate(ctx_for(minimal_experiment, tmp_path), Job(1, {"program.py": "pass\n"}, 1, 13))
+    assert ev.failure.startswith("task.prepare raised OSError: data folder missing (task.py:9)")
+    assert ev.flags == (TASK_ERROR,) and ev.run is None  # the candidate never ran
+
+
+LOAD_ERRORS = {
+    "syntax": (
+        lambda text: text.replace("import json\n", "import json\ndef broken(:\n"),
+        "task.py:4: SyntaxError: invalid syntax",
+    ),
+    "import": (
+        lambda text: text.replace("import json\n", "import json\nimport no_such_module_x\n"),
+        "task.py:4: ModuleNotFoundError: No module named 'no_such_module_x' "
+        "(while importing the task module)",
+    ),
+    "raises": (
+        lambda text: text + "\nraise RuntimeError('no data')\n",
+        "(while importing the task module)",
+    ),
+    "not a task": (
+        lambda text: text + "\nnot_task = 3\n",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOAD_ERRORS))
+def test_task_module_errors_are_one_line_config_errors(minimal_experiment: Path, case: str) -> None:
+    edit, message = LOAD_ERRORS[case]
+    task = minimal_experiment / "task.py"
+    task.write_text(edit(task.read_text()))
+    obj = "not_task" if case == "not a task" else "task"
+    with pytest.raises(ConfigError) as info:
+        load_task(minimal_experiment, "task.py", obj)
+    text = str(info.value)
+    assert "\n" not in text and "Traceback" not in text
+    if case == "not a task":
+        assert text == (
+            "task.py: 'not_task' is not an evoforge.tasks.Task instance or subclass (the name "
+            "in [task] object); task objects it defines: CurveTask, task"
+        )
+    elif case == "raises":
+        line = len(task.read_text().splitlines())
+        assert text == f"task.py:{line}: RuntimeError: no data {message}"
+    else:
+        assert text == message
+
+
+def test_a_mistyped_task_object_lists_the_task_objects_the_module_defines(
+    minimal_experiment: Path,
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_task(minimal_experiment, "task.py", "tsak")
+    assert str(info.value) == (
+        "task.py: defines no 'tsak' (the name in [task] object); "
+        "task objects it defines: CurveTask, task"
+    )
+
+
+def test_per_example_scores_of_search_metrics_come_with_the_evaluation(
+    minimal_experiment: Path, tmp_path: Path
+) -> None:
+    seed = (minimal_experiment / "program.py").read_text()
+    ev = run_program(minimal_experiment, tmp_path, seed)
+    assert ev.ok, ev.failure
+    examples = unpack_examples(ev.examples)
+    assert set(examples) == {"neg_mse"}  # one per search point; never a held-out metric's
+    assert len(examples["neg_mse"]) == 17
+    assert sum(examples["neg_mse"]) / 17 == pytest.approx(ev.metrics["neg_mse"], rel=1e-5)
+
+
+def test_malformed_per_example_scores_are_a_task_error(
+    minimal_experiment: Path, tmp_path: Path
+) -> None:
+    task = minimal_experiment / "task.py"
+    task.write_text(
+        task.read_text()
+        + "\n\nclass NaNExamples(CurveTask):\n"
+        + "    def example_scores(self, workdir):\n"
+        + "        return {'neg_mse': [float('nan')]}\n\n\ntask = NaNExamples()\n"
+    )
+    seed = (minimal_experiment / "program.py").read_text()
+    ev = run_program(minimal_experiment, tmp_path, seed)
+    assert not ev.ok and TASK_ERROR in ev.flags
+    assert ev.failure == "task.example_scores: 'neg_mse' must be a non-empty list of finite numbers"

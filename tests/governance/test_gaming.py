@@ -2,57 +2,14 @@
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Sequence
+import subprocess
 from pathlib import Path
 
-from evoforge import session
-from evoforge.archive import SQLiteArchive
 from evoforge.audit import AuditLog
-from evoforge.candidate import Candidate, Status
-from evoforge.program import replace_block
-from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
+from evoforge.candidate import Status
 
-from gov_helpers import write_experiment
-
-BLOCK = "QUALITY = {q}\nOFFSET = {o}\nHITS = {h}\nLEAK = {leak}\n{extra}"
-
-
-class Scripted(Proposer):
-    """Proposes the given evolve-block bodies in order, each from the seed."""
-
-    name = "scripted"
-
-    def __init__(self, bodies: Sequence[str]) -> None:
-        self.bodies = list(bodies)
-
-    def propose(
-        self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
-    ) -> Proposal:
-        if not self.bodies:
-            raise ProposalError("script finished")
-        seed = feedback.seed["program.py"]
-        return Proposal(
-            {"program.py": replace_block(seed, "program.py", 0, self.bodies.pop(0))}, "scripted"
-        )
-
-
-def body(q: float = 0.5, o: int = 0, h: int = 0, leak: float = 0.0, extra: str = "") -> str:
-    return BLOCK.format(q=q, o=o, h=h, leak=leak, extra=extra)
-
-
-def run_script(exp: Path, bodies: list[str]) -> tuple[SQLiteArchive, Path]:
-    outcome = session.start(exp, proposer=Scripted(bodies))
-    return SQLiteArchive(outcome.run.archive, readonly=True), outcome.run.path
-
-
-def by_quality(archive: SQLiteArchive) -> list[Candidate]:
-    return [c for c in archive.candidates() if c.proposer == "scripted"]
-
-
-def champions(archive: SQLiteArchive) -> list[int]:
-    return [m.candidate_id for m in archive.champion_history()]
+from gov_helpers import EVOFORGE, body, by_quality, champions, run_script, summary, write_experiment
 
 
 def test_nan_and_above_bound_metrics_are_flagged_and_never_promoted(tmp_path: Path) -> None:
@@ -65,7 +22,7 @@ def test_nan_and_above_bound_metrics_are_flagged_and_never_promoted(tmp_path: Pa
     assert champions(archive) == [1]
 
 
-def test_validation_up_heldout_down_is_flagged_and_not_promoted(tmp_path: Path) -> None:
+def test_validation_up_gate_down_is_flagged_and_not_promoted(tmp_path: Path) -> None:
     exp = write_experiment(tmp_path / "exp", candidates=2)
     archive, _ = run_script(exp, [body(q=0.5, leak=0.3)])
     (leaky,) = by_quality(archive)
@@ -73,10 +30,26 @@ def test_validation_up_heldout_down_is_flagged_and_not_promoted(tmp_path: Path) 
         leaky.status == Status.SUCCEEDED
         and leaky.metrics["score"] > archive.get(1).metrics["score"]
     )
-    assert "heldout_drop:heldout" in leaky.flags
+    assert leaky.flags == ("heldout_drop:gate",)  # the gate metric, never the test metric
     assert champions(archive) == [1]
     (record,) = archive.approvals()
-    assert record.state == "declined" and record.evidence["heldout_ok"] is False
+    assert record.state == "declined" and record.evidence["gate_ok"] is False
+    assert "gate metric gate" in record.evidence["why_not"]
+    assert record.evidence["test_gain"]["heldout"] < -0.2  # reported beside, not the cause
+
+
+def test_test_metrics_never_veto_or_flag_a_promotion(tmp_path: Path) -> None:
+    # Both hidden metrics are test metrics here: they fall, and nothing may act on it,
+    # or the champion's test figure would no longer be an unbiased estimate.
+    roles = 'heldout = ["heldout", "gate"]'
+    exp = write_experiment(tmp_path / "exp", candidates=2, roles=roles)
+    archive, _ = run_script(exp, [body(q=0.5, leak=0.3)])
+    (leaky,) = by_quality(archive)
+    assert leaky.flags == ()
+    (record,) = archive.approvals()
+    assert record.state == "promoted" and record.evidence["gate_gain"] == {}
+    assert record.evidence["test_gain"]["heldout"] < -0.2
+    assert champions(archive) == [1, leaky.id]
 
 
 def _lucky_offset(exp: Path) -> int:
@@ -108,6 +81,49 @@ def test_a_seed_only_change_is_not_promoted_but_a_real_gain_is(tmp_path: Path) -
     assert record.state == "promoted" and record.evidence["beats_noise"] is True
     assert champions(archive) == [1, real.id]
     assert len(archive.reruns(real.id)) == 4 and len(archive.reruns(1)) == 4
+
+
+def test_a_gain_of_one_validation_example_is_not_promoted_but_a_real_gain_is(
+    tmp_path: Path,
+) -> None:
+    # Deterministic candidates: the re-runs agree exactly (stderr 0), so the seed-noise
+    # test alone would promote a gain of one example out of 114.
+    promotion = 'approval = "auto"\nreruns = 3'
+    exp = write_experiment(tmp_path / "exp", candidates=2, promotion=promotion, examples=114)
+    archive, _ = run_script(exp, [body(q=0.5 + 1 / 114)])
+    (tiny,) = by_quality(archive)
+    (record,) = archive.approvals()
+    ev = record.evidence
+    assert ev["gain"] > 0 and ev["stderr"] == 0 and ev["beats_noise"] is True
+    assert ev["per_example"]["examples"] == 114 and ev["per_example"]["lower"] <= 0
+    assert record.state == "declined" and "114 validation examples" in ev["why_not"]
+    assert champions(archive) == [1]
+    assert tiny.examples and len(archive.reruns(tiny.id)) == 3
+    assert all(r.examples for r in archive.reruns(tiny.id))
+    # 23 more examples right: promoted (the test above is not vacuous)
+    archive, _ = run_script(exp, [body(q=0.7)])
+    (real,) = by_quality(archive)
+    (record,) = archive.approvals()
+    assert record.state == "promoted" and record.evidence["per_example"]["lower"] > 0
+    assert champions(archive) == [1, real.id]
+
+
+def test_a_task_without_example_scores_is_warned_about_at_run_start(tmp_path: Path) -> None:
+    exp = write_experiment(tmp_path / "exp", candidates=1, promotion="reruns = 2")
+    proc = subprocess.run([*EVOFORGE, "run", str(exp)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "re-runs guard against seed noise only, not against the finite validation" in (
+        proc.stderr
+    )
+    run = Path(summary(proc.stdout)["run"])
+    events = [e.event for e in AuditLog(run / "audit.jsonl").entries()]
+    assert events[:2] == ["run_start", "promotion_caveat"]
+    # per-example scores (or a min_gain) guard against it: no warning then
+    quiet = write_experiment(tmp_path / "quiet", candidates=1, examples=50)
+    proc = subprocess.run(
+        [*EVOFORGE, "run", str(quiet)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and "finite validation set" not in proc.stderr
 
 
 def test_reading_labels_or_writing_the_task_is_rejected_before_it_runs(tmp_path: Path) -> None:

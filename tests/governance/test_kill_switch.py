@@ -87,3 +87,59 @@ def test_stop_now_kills_every_candidate_within_two_seconds_then_resume(
     resumed = summary(cli("resume", str(run)).stdout)
     assert resumed["state"] == "finished" and resumed["candidates"] == "4/4"
     assert marked(mark) == []
+
+
+RERUN_BUSY = """import json
+import os
+import sys
+
+MARK = "{mark}"
+if os.environ.get("EVOFORGE_SEED", "0") != "0":  # a confirmation re-run: busy, marked
+    if MARK not in sys.argv:
+        os.execv(sys.executable, [sys.executable, "program.py", MARK])
+    while True:
+        pass
+
+# EVOLVE-BLOCK-START
+QUALITY = 0.5  # evolve: float[0.0, 0.9]
+# EVOLVE-BLOCK-END
+
+json.dump({{"quality": QUALITY, "heldout": QUALITY, "offset": 0, "hits": 0}}, open("out.json", "w"))
+"""
+
+
+@pytest.mark.parametrize("layers", ["process", "auto"])
+def test_stop_now_withdraws_queued_reruns_and_kills_the_running_ones(
+    tmp_path: Path, layers: str
+) -> None:
+    """Re-runs queued behind every worker: none starts after the stop, none is waited for."""
+    mark = f"evoforge-rerun-{uuid.uuid4().hex}"
+    exp = write_experiment(tmp_path / "exp", candidates=12, promotion="reruns = 3")
+    (exp / "program.py").write_text(RERUN_BUSY.format(mark=mark))
+    config = exp / "evoforge.toml"
+    config.write_text(config.read_text().replace('layers = "process"', f'layers = "{layers}"'))
+    driver = subprocess.Popen(
+        [*EVOFORGE, "run", str(exp)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(marked(mark)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # two re-runs busy on the two workers, four more queued
+        assert len(marked(mark)) >= 2, "the re-runs never started"
+        run = next((exp / "runs").iterdir())
+        started = time.monotonic()
+        stopper = subprocess.Popen([*EVOFORGE, "stop", str(run), "--now"], text=True)
+        seen_after: list[int] = []
+        while time.monotonic() - started < 3.0:  # watch while the stop goes on
+            if time.monotonic() - started > 2.0:
+                seen_after += marked(mark)
+            time.sleep(0.05)
+        assert seen_after == [], f"candidates alive 2-3 s after the stop: {seen_after}"
+        assert stopper.wait(timeout=10) == 0
+        # The driver is gone too, not waiting out the 20 s wall limit of a late re-run.
+        out, _ = driver.communicate(timeout=5)
+        assert time.monotonic() - started < 8.0
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert summary(out)["state"] == "stopped"

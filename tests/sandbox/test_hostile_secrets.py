@@ -211,3 +211,33 @@ def test_reads_another_candidates_scratch(hostile: Hostile, tmp_path: Path) -> N
     )
     assert out.result.exit_code == 0, out.result
     assert out.report["read"] == "FileNotFoundError"
+
+
+def test_loads_a_bundled_data_set_the_task_forgot_to_hide(hostile: Hostile) -> None:
+    """A task that lists no hidden path: the candidate loads scikit-learn's breast-cancer
+    set, labels and all. Libraries' bundled data sets are hidden by default."""
+    from evoforge.executors.exposure import sandbox_hidden
+    from evoforge.tasks import Task
+
+    class Careless(Task):  # the user's first task: no hidden_paths, no files
+        def prepare(self, workdir: Path, *, seed: int) -> None: ...
+
+        def score(self, workdir: Path) -> dict[str, float]:
+            return {}
+
+    out = hostile.run(
+        """
+        import json
+        res = {}
+        for name in ("load_breast_cancer", "load_iris", "load_wine", "load_digits"):
+            try:
+                import sklearn.datasets as ds
+                res[name] = int(getattr(ds, name)().target.sum())
+            except Exception as e:
+                res[name] = type(e).__name__
+        print(json.dumps(res))
+        """,
+        hidden=sandbox_hidden(Careless()),
+    )
+    assert out.result.exit_code == 0, out.result
+    assert not any(isinstance(v, int) for v in out.report.values()), out.report

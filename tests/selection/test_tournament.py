@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 
-from evoforge.archive import MemoryArchive
+from evoforge.archive import Approval, MemoryArchive
 from evoforge.candidate import Candidate, Status
 from evoforge.selection import AgingTournament
 
@@ -45,3 +45,15 @@ def test_islands_pick_within_their_island() -> None:
     for seed in range(30):
         island, parents = sel.pick(a, objective="m", maximize=True, rng=random.Random(seed), n=2)
         assert all(p.island == island for p in parents)
+
+
+def test_the_best_pending_challenger_stays_selectable_after_it_ages_out() -> None:
+    a = filled([0.5, 0.9, 0.8] + [0.1 + i / 100 for i in range(10)])
+    a.put_approval(Approval(2, "pending", {}, 1.0))  # waits for a person: never ages out
+    a.put_approval(Approval(3, "pending", {}, 2.0))  # a worse one waiting: ages out as usual
+    sel = AgingTournament(population=5, tournament=6)
+    picked = {
+        sel.pick(a, objective="m", maximize=True, rng=random.Random(s), n=1)[1][0].id
+        for s in range(20)
+    }
+    assert picked == {2}

@@ -75,3 +75,28 @@ def test_closing_does_not_wait_for_delayed_answers() -> None:
         )
     server.close()
     assert time.monotonic() - started < 2.0
+
+
+def test_error_objects_slow_bodies_and_what_was_served_are_as_scripted() -> None:
+    script = [Reply(error="overloaded"), Reply("drip", trickle=0.02), Reply(status=503)]
+    with ReplayServer(script) as server:
+        assert post(server.url, {}) == (
+            200,
+            {"error": {"message": "overloaded", "type": "server_error", "code": "server_error"}},
+        )
+        started = time.monotonic()
+        status, answer = post(server.url, {})
+        assert (status, content(answer)) == (200, "drip")
+        assert time.monotonic() - started > 0.02 * 5  # many pieces, each after a pause
+        assert post(server.url, {})[0] == 503
+    assert server.served == [200, 200, 503] and len(server.requests) == 3
+
+
+def test_an_answer_still_delayed_at_close_is_not_counted_as_served() -> None:
+    server = ReplayServer([Reply("late", delay=30.0)]).start()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(
+            urllib.request.Request(server.url + "/chat/completions", b"{}"), timeout=0.2
+        )
+    server.close()
+    assert len(server.requests) == 1 and server.served == []

@@ -18,7 +18,8 @@ from typing import Any
 
 from evoforge.candidate import Candidate, Files, Status
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added per-example scores (``examples``) to candidates and re-runs."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Rerun:
     metrics: Mapping[str, float]
     heldout: Mapping[str, float]
     failure: str = ""
+    examples: str = ""
+    """Blob hash of its per-example scores ("" when the task gives none)."""
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS candidates (
     exit_code INTEGER,
     stdout_tail TEXT NOT NULL,
     stderr_tail TEXT NOT NULL,
-    extra TEXT NOT NULL
+    extra TEXT NOT NULL,
+    examples TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS candidates_code ON candidates(code_hash);
 CREATE INDEX IF NOT EXISTS candidates_status ON candidates(status, island, finished_at);
@@ -73,6 +74,7 @@ CREATE TABLE IF NOT EXISTS reruns (
     metrics TEXT NOT NULL,
     heldout TEXT NOT NULL,
     failure TEXT NOT NULL,
+    examples TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (candidate_id, seed)
 );
 CREATE TABLE IF NOT EXISTS approvals (
@@ -98,8 +100,16 @@ _COLUMNS = (
     "id", "code_hash", "parent_ids", "generation", "island", "proposer", "operator", "status",
     "metrics", "heldout", "failure", "flags", "diff", "note", "created_at", "started_at",
     "finished_at", "attempts", "wall_s", "cpu_s", "max_rss_kb", "exit_code", "stdout_tail",
-    "stderr_tail", "extra",
+    "stderr_tail", "extra", "examples",
 )  # fmt: skip
+_RERUN_COLUMNS = ("candidate_id", "seed", "ok", "metrics", "heldout", "failure", "examples")
+_UPGRADES = {
+    1: (
+        "ALTER TABLE candidates ADD COLUMN examples TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE reruns ADD COLUMN examples TEXT NOT NULL DEFAULT ''",
+    ),
+}
+"""Version -> the statements that bring an archive of that version to the next one."""
 
 
 class SchemaError(RuntimeError):
@@ -136,10 +146,30 @@ class SQLiteArchive(Archive):
             if self.readonly:
                 raise SchemaError(f"{self.path}: not an evoforge archive")
             self._write("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION:
+        elif int(row[0]) != SCHEMA_VERSION and not (int(row[0]) in _UPGRADES and self.readonly):
+            self._upgrade(int(row[0]))
+        # A reader of an older archive (it may not upgrade it) sees "" for newer columns.
+        self._cols = self._select("candidates", _COLUMNS)
+        self._rerun_cols = self._select("reruns", _RERUN_COLUMNS)
+
+    def _upgrade(self, version: int) -> None:
+        if version not in _UPGRADES:
             raise SchemaError(
-                f"{self.path}: archive schema version {row[0]}, this evoforge reads {SCHEMA_VERSION}"
+                f"{self.path}: archive schema version {version}, this evoforge reads {SCHEMA_VERSION}"
             )
+        with self._conn:  # all steps or none
+            self._conn.execute("BEGIN IMMEDIATE")
+            while version in _UPGRADES:
+                for statement in _UPGRADES[version]:
+                    self._conn.execute(statement)
+                version += 1
+            self._conn.execute(
+                "UPDATE meta SET value=? WHERE key='schema_version'", (str(version),)
+            )
+
+    def _select(self, table: str, columns: tuple[str, ...]) -> str:
+        have = {str(r[1]) for r in self._conn.execute(f"PRAGMA table_info({table})")}
+        return ", ".join(c if c in have else f"'' AS {c}" for c in columns)
 
     def _has_table(self, name: str) -> bool:
         q = "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?"
@@ -221,7 +251,7 @@ class SQLiteArchive(Archive):
 
     def get(self, candidate_id: int) -> Candidate:
         row = self._conn.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE id=?", (candidate_id,)
+            f"SELECT {self._cols} FROM candidates WHERE id=?", (candidate_id,)
         ).fetchone()
         if row is None:
             raise KeyError(f"no candidate {candidate_id}")
@@ -230,7 +260,7 @@ class SQLiteArchive(Archive):
     def candidates(
         self, *, statuses: Iterable[Status] | None = None, since_id: int = 0
     ) -> list[Candidate]:
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE id > ?"
+        sql = f"SELECT {self._cols} FROM candidates WHERE id > ?"
         params: list[Any] = [since_id]
         if statuses is not None:
             wanted = [s.value for s in statuses]
@@ -244,14 +274,14 @@ class SQLiteArchive(Archive):
 
     def find_code(self, code_hash: str) -> Candidate | None:
         row = self._conn.execute(
-            f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE code_hash=? AND status != ? "
+            f"SELECT {self._cols} FROM candidates WHERE code_hash=? AND status != ? "
             "ORDER BY id LIMIT 1",
             (code_hash, Status.REJECTED.value),
         ).fetchone()
         return None if row is None else _from_row(row)
 
     def recent(self, *, island: int | None, limit: int) -> list[Candidate]:
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM candidates WHERE status=?"
+        sql = f"SELECT {self._cols} FROM candidates WHERE status=?"
         params: list[Any] = [Status.SUCCEEDED.value]
         if island is not None:
             sql += " AND island=?"
@@ -296,20 +326,19 @@ class SQLiteArchive(Archive):
     # -- confirmation re-runs and approvals -----------------------------------------
     def add_rerun(self, rerun: Rerun) -> None:
         self._write(
-            "INSERT OR REPLACE INTO reruns VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO reruns VALUES (?, ?, ?, ?, ?, ?, ?)",
             (rerun.candidate_id, rerun.seed, int(rerun.ok), dumps(rerun.metrics),
-             dumps(rerun.heldout), rerun.failure),
+             dumps(rerun.heldout), rerun.failure, rerun.examples),
         )  # fmt: skip
 
     def reruns(self, candidate_id: int) -> list[Rerun]:
         rows = self._conn.execute(
-            "SELECT candidate_id, seed, ok, metrics, heldout, failure FROM reruns "
-            "WHERE candidate_id=? ORDER BY seed",
+            f"SELECT {self._rerun_cols} FROM reruns WHERE candidate_id=? ORDER BY seed",
             (candidate_id,),
         )
         return [
-            Rerun(int(c), int(s), bool(ok), json.loads(m), json.loads(h), str(f))
-            for c, s, ok, m, h, f in rows
+            Rerun(int(c), int(s), bool(ok), json.loads(m), json.loads(h), str(f), str(x))
+            for c, s, ok, m, h, f, x in rows
         ]
 
     def put_approval(self, approval: Approval) -> None:

@@ -9,18 +9,21 @@ tens of milliseconds; clients ask again with ``since`` to get only what changed.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evoforge.archive import SQLiteArchive
+from evoforge.archive import Archive, SQLiteArchive
 from evoforge.archive.sqlite import connect
 from evoforge.audit import AuditLog, verify
 from evoforge.candidate import Candidate, Status
+from evoforge.candidate_view import decline_reason
+from evoforge.governance import Audit
 from evoforge.program import unified_diff
 from evoforge.rundir import ARCHIVE, RunDir
+from evoforge.summary import elapsed_seconds, hidden_kinds
+from evoforge.summary import run_state as summary_state
 
 AUDIT_TAIL = 200
 """How many of the newest audit entries a run view carries."""
@@ -44,16 +47,18 @@ def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
             objective, heldout = metric_names(config)
             counts = archive.counts()
             champ = archive.champion()
+            best = None if champ is None else _figures(champ, objective, heldout, config)
             out.append(
                 {
                     "name": run.name,
-                    "state": run_state(run, archive.get_meta("state", "unknown")),
+                    "state": run_state(run, archive),
                     "objective": objective,
                     "heldout_metric": heldout,
+                    "hidden_metrics": hidden_metrics(config),
                     "evaluated": counts[Status.SUCCEEDED] + counts[Status.FAILED],
                     "budget": (config.get("budget") or {}).get("candidates"),
                     "pending_approvals": len(archive.approvals(states=["pending"])),
-                    "champion": None if champ is None else _figures(champ, objective, heldout),
+                    "champion": best,
                     "started_at": archive.get_meta("started_at"),
                 }
             )
@@ -79,13 +84,13 @@ def overview(run: RunDir) -> dict[str, Any]:
                     "decided_at": a.decided_at,
                     "who": a.who,
                     "reason": a.reason,
+                    "why": _why(a.state, a.evidence, a.who, a.reason),
                     "flags": list(cand.flags),
-                    "figures": _figures(cand, objective, heldout),
+                    "figures": _figures(cand, objective, heldout, config),
                     "reruns": [_rerun(r) for r in archive.reruns(a.candidate_id)],
                 }
             )
-        state = run_state(run, archive.get_meta("state", "unknown"))
-        head = archive.get_meta("audit_head")
+        state = run_state(run, archive)
         return {
             "name": run.name,
             "path": str(run.path),
@@ -93,13 +98,15 @@ def overview(run: RunDir) -> dict[str, Any]:
             "objective": objective,
             "direction": str((config.get("task") or {}).get("direction", "maximize")),
             "heldout_metric": heldout,
+            "hidden_metrics": hidden_metrics(config),
             "counts": {s.value: n for s, n in counts.items()},
             "budget": dict(config.get("budget") or {}),
             "llm_budget": _llm_budget(config),
-            "elapsed_s": _elapsed(run, archive.get_meta("elapsed_s", 0.0), state),
+            "elapsed_s": elapsed_seconds(archive, running=state == "running"),
             "sandbox": dict(archive.get_meta("sandbox", {}) or {}),
             "allow_weak": bool(archive.get_meta("allow_weak", False)),
-            "champion": None if champ is None else _figures(champ, objective, heldout),
+            "champion": None if champ is None else _figures(champ, objective, heldout, config),
+            "champion_line": champion_line(archive, objective, heldout),
             "champion_history": [
                 {
                     "seq": m.seq,
@@ -111,7 +118,7 @@ def overview(run: RunDir) -> dict[str, Any]:
                 for m in archive.champion_history()
             ],
             "approvals": approvals,
-            "audit": audit_view(run, None if head is None else (int(head[0]), str(head[1]))),
+            "audit": audit_view(run, archive),
             "now": time.time(),
         }
 
@@ -125,6 +132,7 @@ def points(run: RunDir, *, since: int = 0) -> dict[str, Any]:
             (conn.execute("SELECT value FROM meta WHERE key='config'").fetchone() or ["{}"])[0]
         )
         objective, heldout = metric_names(config)
+        hidden = list(hidden_kinds(config))
         rows = conn.execute(
             "SELECT id, parent_ids, status, proposer, operator, metrics, heldout, flags, "
             "created_at, finished_at, extra FROM candidates WHERE id > ? ORDER BY id",
@@ -135,7 +143,7 @@ def points(run: RunDir, *, since: int = 0) -> dict[str, Any]:
     cols: dict[str, list[Any]] = {
         k: []
         for k in ("id", "parent", "parent2", "status", "proposer", "score", "heldout",
-                  "flags", "t", "tokens", "cost")
+                  "hidden", "flags", "t", "tokens", "cost")
     }  # fmt: skip
     proposers: list[str] = []
     stable = since
@@ -163,14 +171,17 @@ def points(run: RunDir, *, since: int = 0) -> dict[str, Any]:
         cols["status"].append(status)
         cols["proposer"].append(name)
         cols["score"].append(_finite(json.loads(metrics).get(objective)))
-        cols["heldout"].append(_finite(json.loads(held).get(heldout)))
+        held_values = json.loads(held)
+        cols["heldout"].append(_finite(held_values.get(heldout)))
+        cols["hidden"].append([_finite(held_values.get(name)) for name in hidden])
         cols["flags"].append(json.loads(flags))
         cols["t"].append(finished or created)
         cols["tokens"].append(int(x.get("tokens_in", 0)) + int(x.get("tokens_out", 0)))
         cols["cost"].append(float(x.get("cost", 0.0)))
         if stable == cid - 1 and Status(status).is_finished():
             stable = cid
-    return {"since": since, "stable": stable, "proposers": proposers, **cols}
+    return {"since": since, "stable": stable, "proposers": proposers, "hidden_metrics": hidden,
+            **cols}  # fmt: skip
 
 
 def candidate(run: RunDir, cid: int) -> dict[str, Any]:
@@ -209,6 +220,7 @@ def candidate(run: RunDir, cid: int) -> dict[str, Any]:
             "operator": c.operator,
             "objective": objective,
             "heldout_metric": heldout,
+            "hidden_metrics": hidden_metrics(config),
             "metrics": dict(c.metrics),
             "heldout": dict(c.heldout),
             "flags": list(c.flags),
@@ -238,6 +250,7 @@ def candidate(run: RunDir, cid: int) -> dict[str, Any]:
                 "state": approval.state,
                 "who": approval.who,
                 "reason": approval.reason,
+                "why": _why(approval.state, approval.evidence, approval.who, approval.reason),
                 "evidence": dict(approval.evidence),
             },
             "champion_moves": [
@@ -249,9 +262,11 @@ def candidate(run: RunDir, cid: int) -> dict[str, Any]:
         }
 
 
-def audit_view(run: RunDir, anchor: tuple[int, str] | None) -> dict[str, Any]:
-    """The audit trail's verification and its newest entries (newest last)."""
-    report = verify(run.audit, anchor=anchor)
+def audit_view(run: RunDir, archive: Archive) -> dict[str, Any]:
+    """The audit trail's verification (against what the archive recorded of it, as
+    ``evoforge audit verify`` does) and its newest entries (newest last)."""
+    anchor, pending = Audit.recorded(archive)
+    report = verify(run.audit, anchor=anchor, pending=pending)
     entries = []
     try:
         found = list(AuditLog(run.audit).entries())
@@ -264,25 +279,36 @@ def audit_view(run: RunDir, anchor: tuple[int, str] | None) -> dict[str, Any]:
 
 
 def metric_names(config: Mapping[str, Any]) -> tuple[str, str]:
-    """The search objective and the held-out metric shown beside it."""
+    """The search objective and the hidden metric plotted beside it (the first declared:
+    held-out, else gate; every one is listed by :func:`hidden_metrics`)."""
     task = config.get("task") or {}
     objective = str(task.get("objective", ""))
-    held = list(task.get("heldout") or [])
-    return objective, str(held[0]) if held else objective
+    hidden = list(hidden_kinds(config))
+    return objective, hidden[0] if hidden else objective
 
 
-def run_state(run: RunDir, recorded: str) -> str:
-    return "running" if run.driver_pid() is not None else str(recorded)
+def hidden_metrics(config: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every hidden metric the config declares, held-out ones then gate ones, each with
+    its ``kind`` ("held-out" or "gate"): views show them all, labelled."""
+    return [{"name": name, "kind": kind} for name, kind in hidden_kinds(config).items()]
 
 
-def _elapsed(run: RunDir, before: Any, state: str) -> float:
-    if state != "running":
-        return float(before or 0.0)
-    try:  # the pid file is written when this driver session started
-        started = os.stat(run.pid_file).st_mtime
-    except FileNotFoundError:
-        return float(before or 0.0)
-    return float(before or 0.0) + max(0.0, time.time() - started)
+def champion_line(archive: Archive, objective: str, heldout: str) -> list[dict[str, Any]]:
+    """The champion's figures over time, one point per move of the champion (seed,
+    promotion, rollback), oldest first: the "best" line the views plot as a step line.
+    A challenger that scored higher but was declined never appears here."""
+    out = []
+    for m in archive.champion_history():
+        c = archive.get(m.candidate_id)
+        out.append({"t": m.at, "id": c.id, "action": m.action,
+                    "score": _finite(c.metrics.get(objective)),
+                    "heldout": _finite(c.heldout.get(heldout))})  # fmt: skip
+    return out
+
+
+def run_state(run: RunDir, archive: Archive) -> str:
+    """As ``evoforge status`` says it: a run left "running" by a dead driver crashed."""
+    return summary_state(archive, live_pid=run.driver_pid(), run_path=str(run.path))
 
 
 def _llm_budget(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -290,14 +316,24 @@ def _llm_budget(config: Mapping[str, Any]) -> dict[str, Any]:
     return {"max_tokens": llm.get("max_tokens"), "max_cost": llm.get("max_cost")}
 
 
-def _figures(c: Candidate, objective: str, heldout: str) -> dict[str, Any]:
+def _figures(
+    c: Candidate, objective: str, heldout: str, config: Mapping[str, Any]
+) -> dict[str, Any]:
     return {
         "id": c.id,
         "status": c.status.value,
         "score": _finite(c.metrics.get(objective)),
         "heldout": _finite(c.heldout.get(heldout)),
+        "hidden": {name: _finite(c.heldout.get(name)) for name in hidden_kinds(config)},
         "flags": list(c.flags),
     }
+
+
+def _why(state: str, evidence: Mapping[str, Any], who: str, reason: str) -> str:
+    """What a decided approval says: a person's reason, or the promoter's from its evidence."""
+    if state == "declined":
+        return decline_reason(evidence)
+    return f"{who}: {reason}" if who else reason
 
 
 def _rerun(r: Any) -> dict[str, Any]:

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 import shutil
 import sys
-import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-from evoforge.candidate import Evaluation, RunResult
+from evoforge.candidate import Evaluation, RunResult, pack_examples
+from evoforge.config import ConfigError
+from evoforge.executors.exposure import sandbox_hidden
+from evoforge.executors.task_errors import TASK_ERROR, import_error, missing_object, task_raised
 from evoforge.gates.detectors import metric_flags
 from evoforge.sandbox._base import Limits, RunSpec, Sandbox
 from evoforge.tasks._base import OutputError, Task
@@ -65,20 +68,27 @@ class Job:
 
 
 def load_task(experiment: Path, module: str, obj: str) -> Task:
-    """Import the trusted task module by path and return its task object."""
+    """Import the trusted task module by path and return its task object; every way
+    this fails is a one-line ConfigError naming the task's file (and line)."""
     path = (experiment / module).resolve()
     spec = importlib.util.spec_from_file_location(f"evoforge_task_{abs(hash(path))}", path)
     if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load task module {path}")
+        raise ConfigError(f"{module}: cannot be loaded as a Python module ([task] module)")
     mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as exc:  # the user's module: any error is theirs to fix, in one line
+        raise import_error(module, path, exc) from None
     task = getattr(mod, obj, None)
     if task is None:
-        raise AttributeError(f"{path} defines no {obj!r} (the task object named in [task] object)")
+        raise missing_object(module, mod, obj)
     if isinstance(task, type) and issubclass(task, Task):
-        task = task()
+        try:
+            task = task()
+        except Exception as exc:
+            raise import_error(module, path, exc) from None
     if not isinstance(task, Task):
-        raise TypeError(f"{path}: {obj!r} is not an evoforge.tasks.Task instance")
+        raise missing_object(module, mod, obj, found=task)
     return task
 
 
@@ -121,7 +131,8 @@ def candidate_env(ctx: RunContext, job: Job, scratch: Path) -> dict[str, str]:
 def evaluate(
     ctx: RunContext, job: Job, *, sandbox: Sandbox | None = None, task: Task | None = None
 ) -> Evaluation:
-    """Prepare, run and score one candidate. Never raises for a candidate's fault."""
+    """Prepare, run and score one candidate. Never raises for a candidate's fault; an
+    exception of the task's own prepare or score comes back flagged TASK_ERROR."""
     task = task or _task_for(ctx.experiment, ctx.task_module, ctx.task_object)
     sandbox = sandbox or _sandbox_for(ctx.sandbox_layers, ctx.allow_weak)
     scratch = ctx.scratch_root / job.key
@@ -135,15 +146,15 @@ def evaluate(
             dest.write_text(text, encoding="utf-8")
         try:
             task.prepare(scratch, seed=job.seed)
-        except Exception:
-            return Evaluation(ok=False, failure="task.prepare raised:\n" + _short_tb())
+        except Exception as exc:
+            return task_raised(task, "prepare", exc)
         argv = tuple(sys.executable if a == "{python}" else a for a in ctx.command)
         spec = RunSpec(
             argv=argv,
             workdir=scratch,
             limits=ctx.limits,
             env=candidate_env(ctx, job, scratch),
-            hidden_paths=tuple(task.hidden_paths()),
+            hidden_paths=sandbox_hidden(task),
         )
 
         def on_start(pgid: int) -> None:
@@ -196,8 +207,8 @@ def score(task: Task, scratch: Path, heldout: tuple[str, ...], run: RunResult) -
         raw = task.score(scratch)
     except OutputError as exc:
         return Evaluation(ok=False, failure=f"malformed output: {exc}", run=run)
-    except Exception:
-        return Evaluation(ok=False, failure="task.score raised:\n" + _short_tb(), run=run)
+    except Exception as exc:  # trusted code broke: the run's problem, not the candidate's
+        return task_raised(task, "score", exc, run)
     metrics: dict[str, float] = {}
     held: dict[str, float] = {}
     for name, value in dict(raw).items():
@@ -215,7 +226,31 @@ def score(task: Task, scratch: Path, heldout: tuple[str, ...], run: RunResult) -
         return Evaluation(
             ok=False, failure=why, metrics=metrics, heldout=held, run=run, flags=flags
         )
-    return Evaluation(ok=True, metrics=metrics, heldout=held, run=run)
+    return with_examples(task, scratch, Evaluation(ok=True, metrics=metrics, heldout=held, run=run))
+
+
+def with_examples(task: Task, scratch: Path, ev: Evaluation) -> Evaluation:
+    """``ev`` with the task's per-example scores of its search metrics, checked and packed
+    (held-out names are dropped: only search metrics' examples are ever stored)."""
+    try:
+        raw = task.example_scores(scratch)
+    except OutputError as exc:
+        return replace(ev, ok=False, failure=f"malformed output: {exc}")
+    except Exception as exc:  # trusted code broke, as in score
+        return task_raised(task, "example_scores", exc, ev.run)
+    scores: dict[str, list[float]] = {}
+    for name, values in dict(raw).items():
+        if name not in ev.metrics:
+            continue
+        try:
+            floats = [float(v) for v in values]
+        except (TypeError, ValueError):
+            floats = []
+        if not floats or not all(math.isfinite(v) for v in floats):
+            why = f"task.example_scores: {name!r} must be a non-empty list of finite numbers"
+            return replace(ev, ok=False, failure=why, flags=(*ev.flags, TASK_ERROR))
+        scores[name] = floats
+    return replace(ev, examples=pack_examples(scores)) if scores else ev
 
 
 def _explain(
@@ -257,7 +292,3 @@ def worker_init() -> None:
 def _last_line(text: str) -> str:
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1][:300] if lines else ""
-
-
-def _short_tb() -> str:
-    return "".join(traceback.format_exc(limit=6))[-2000:]

@@ -2,8 +2,10 @@
 
 Flags never change a score; they are recorded with the candidate, shown wherever
 it appears, and a flagged candidate is never promoted automatically. Flags built
-from held-out metrics start with ``heldout_`` and are never shown to proposers,
-so the held-out data cannot leak into the search through them.
+from gate metrics start with ``heldout_`` and are never shown to proposers, so
+the hidden data cannot leak into the search through them. Test metrics (``[task]
+heldout``) are never looked at here: a flag changes what happens to a candidate,
+and the test split must stay out of every decision.
 
 Two checks run in the worker (they need the task's declared bounds) and make the
 evaluation fail, because the number is not a valid score at all:
@@ -12,7 +14,7 @@ which knows the parent and the recent history:
 
 - ``jump``: the gain over the parent is far beyond the recent gains;
 - ``heldout_drop:<metric>``: the search metric rose over the parent while a
-  held-out metric fell (overfitting the validation data);
+  gate metric fell (overfitting the validation data);
 - ``implausibly_fast``: the child ran many times faster than its parent.
 """
 
@@ -53,6 +55,8 @@ class GamingDetectors:
     jump_history: int = 10
     heldout_drop: float = 0.01
     fast_factor: float = 10.0
+    gate: tuple[str, ...] = ()
+    """The gate metrics: the only held-out metrics ``heldout_drop`` compares."""
 
     def gain(self, child: Candidate, parent: Candidate) -> float | None:
         new, old = child.score(self.objective), parent.score(self.objective)
@@ -73,9 +77,9 @@ class GamingDetectors:
         if gain is not None and enough and gain > self.jump_factor * max(positive):
             flags.append("jump")
         if gain is not None and gain > 0:
-            for name, value in sorted(child.heldout.items()):
-                before = parent.heldout.get(name)
-                if before is None:
+            for name in sorted(self.gate):
+                value, before = child.heldout.get(name), parent.heldout.get(name)
+                if value is None or before is None:
                     continue
                 drop = (before - value) if self.maximize else (value - before)
                 if drop > self.heldout_drop:

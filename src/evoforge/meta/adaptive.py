@@ -25,6 +25,7 @@ from evoforge.meta.policy import Decider, Decision, Lane, PolicyError
 from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
 from evoforge.proposers.mutate import Mutator
 from evoforge.selection import Selector
+from evoforge.textsafe import printable
 
 
 class PolicySelector(Selector):
@@ -61,7 +62,8 @@ class PolicySelector(Selector):
             picks = self.policy.decide([lane])[0].parents[0]
         except PolicyError as exc:
             self.failed = str(exc)
-            print(f"warning: the policy failed, the tournament takes over: {exc}", file=sys.stderr)
+            why = printable(str(exc))  # an evolved policy's stderr is a candidate's text
+            print(f"warning: the policy failed, the tournament takes over: {why}", file=sys.stderr)
             return self.fallback.pick(archive, objective=objective, maximize=maximize, rng=rng, n=n)
         return 0, [pool[i] for i in picks]
 
@@ -113,7 +115,8 @@ class AdaptiveMutator(Proposer):
             return self.policy.decide([lane])[0]
         except PolicyError as exc:
             self.failed = str(exc)
-            print(f"warning: the policy failed, the bandit takes over: {exc}", file=sys.stderr)
+            why = printable(str(exc))  # an evolved policy's stderr is a candidate's text
+            print(f"warning: the policy failed, the bandit takes over: {why}", file=sys.stderr)
             return None
 
     def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:

@@ -148,7 +148,11 @@ class Mutator(Proposer):
             raise ProposalError(f"cannot read the parent's parameters: {exc}") from exc
         other = parents[1] if len(parents) > 1 and parents[1].files != base else None
         if not sites and other is None:
-            raise ProposalError("no mutable site in the program")
+            raise ProposalError(
+                "no mutable site in the program: its evolve blocks hold no number, boolean, "
+                "list of numbers or choice[...] the mutator can change (strings and "
+                "`# evolve: fixed` values stay as they are)"
+            )
         rates = self.mutation_rates
         dead: set[tuple[str, str]] = set()  # (operator, site key) that changed nothing
         for _ in range(self.max_tries):

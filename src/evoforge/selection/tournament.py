@@ -9,6 +9,9 @@ Evolution for Image Classifier Architecture Search", 2019). It is naturally
 steady-state (no generations to wait for) and needs only one indexed query per
 pick, so its cost does not grow with the archive. Islands keep separate windows;
 ``migration_rate`` of picks draw from all islands so good code spreads.
+
+One candidate never ages out: the best challenger waiting for a person's approval
+(manual mode promotes nothing meanwhile, and the search should build on it).
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ class AgingTournament(Selector):
         if len(pool) < min(self.tournament, 2):
             pool = archive.recent(island=None, limit=self.population)
         pool = [c for c in pool if c.score(objective) is not None]
+        waiting = best_pending(archive, objective=objective, maximize=maximize)
+        if waiting is not None and waiting.id not in {c.id for c in pool}:
+            pool.append(waiting)
         if not pool:
             return island, []
         sign = 1.0 if maximize else -1.0
@@ -54,3 +60,11 @@ class AgingTournament(Selector):
             entrants = rng.sample(pool, min(self.tournament, len(pool)))
             parents.append(max(entrants, key=lambda c: (sign * (c.score(objective) or 0.0), -c.id)))
         return island, parents
+
+
+def best_pending(archive: Archive, *, objective: str, maximize: bool) -> Candidate | None:
+    """The pending challenger (waiting for approval) with the best search score, if any."""
+    sign = 1.0 if maximize else -1.0
+    waiting = [archive.get(a.candidate_id) for a in archive.approvals(states=["pending"])]
+    scored = [c for c in waiting if c.score(objective) is not None]
+    return max(scored, key=lambda c: (sign * (c.score(objective) or 0.0), -c.id), default=None)

@@ -17,10 +17,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from numpy.lib import format as npy_format
 
 from evoforge.tasks._base import OutputError
 
 MAX_BYTES = 64 * 1024 * 1024
+NPY_MAGIC = b"\x93NUMPY"
+"""The first bytes of every file ``numpy.save`` writes."""
 
 
 def read_bytes(workdir: Path, name: str, *, max_bytes: int = MAX_BYTES) -> bytes:
@@ -72,6 +75,14 @@ def read_array(
     (i: signed int, u: unsigned, f: float, b: bool).
     """
     raw = read_bytes(workdir, name, max_bytes=max_bytes)
+    if not raw.startswith(NPY_MAGIC):
+        # numpy would call such a file "pickled data" and suggest loading it unsafely.
+        raise OutputError(f"{name}: not a .npy file (write it with numpy.save)")
+    if _holds_objects(raw):
+        raise OutputError(
+            f"{name}: holds Python objects (dtype object), which are never loaded; "
+            "save a numeric array"
+        )
     try:
         arr = np.load(io.BytesIO(raw), allow_pickle=False)
     except Exception as exc:  # numpy raises many types for garbage input
@@ -92,3 +103,20 @@ def read_array(
     if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise OutputError(f"{name}: contains NaN or infinite values")
     return arr
+
+
+def _holds_objects(raw: bytes) -> bool:
+    """Whether a .npy header declares Python objects (False when it cannot be read:
+    np.load then reports what is wrong)."""
+    fh = io.BytesIO(raw)
+    try:
+        version = npy_format.read_magic(fh)
+        read = (
+            npy_format.read_array_header_1_0
+            if version == (1, 0)
+            else npy_format.read_array_header_2_0
+        )
+        _, _, dtype = read(fh)
+    except Exception:  # a damaged header: np.load says what is wrong
+        return False
+    return bool(dtype.hasobject)

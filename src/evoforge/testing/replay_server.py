@@ -2,8 +2,9 @@
 
 It binds 127.0.0.1 on a free port, answers each ``POST .../chat/completions``
 with the next item of its script (then with ``default``), and records every
-request. An item is a :class:`Reply` (content, HTTP status, delay, headers, raw
-body), a plain string (the answer's content), or a function of the
+request, and the status of every answer it sent (``served``). An item is a
+:class:`Reply` (content, HTTP status, delay, a slow body, headers, a raw body, an
+error object), a plain string (the answer's content), or a function of the
 :class:`RecordedRequest` returning either. ``GET .../models`` lists ``models``.
 
     with ReplayServer(["<<<<<<< SEARCH\\nA = 1\\n=======\\nA = 2\\n>>>>>>> REPLACE\\n"]) as server:
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+_TRICKLE_BYTES = 16
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -35,6 +38,12 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     raw: str | None = None
     """A body sent as it is, instead of a chat completion or an error object."""
+    error: str | None = None
+    """Send an error object with this message instead of a completion (with ``status``:
+    some servers answer 200 with one)."""
+    trickle: float = 0.0
+    """Seconds between pieces of 16 bytes of the body: an answer so slow that only a
+    deadline on the whole request ends it (no single read waits long)."""
     usage: tuple[int, int] | None = None
     """(prompt_tokens, completion_tokens); default: estimated at 4 characters a token."""
     finish_reason: str = "stop"
@@ -75,6 +84,9 @@ class ReplayServer:
         self.api_key = api_key
         self.models = tuple(models)
         self.requests: list[RecordedRequest] = []
+        self.served: list[int] = []
+        """The HTTP status of each answer the server began to send, in order (answers
+        still delayed when it closed are not in it)."""
         self._script: deque[Script] = deque(script)
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -178,6 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
         if replay.api_key is not None and auth != f"Bearer {replay.api_key}":
             with replay._lock:
                 replay.requests.append(request)
+                replay.served.append(401)
             self._send(401, _error("Incorrect API key provided", "invalid_api_key"), {})
             return
         reply = replay._next(request)
@@ -185,13 +198,19 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if reply.raw is not None:
             text = reply.raw
+        elif reply.error is not None:
+            text = _error(reply.error, "server_error")
         elif reply.status >= 400:
             text = _error(f"scripted HTTP {reply.status}", "server_error")
         else:
             text = json.dumps(_completion(request, reply))
-        self._send(reply.status, text, reply.headers)
+        with replay._lock:
+            replay.served.append(reply.status)
+        self._send(reply.status, text, reply.headers, trickle=reply.trickle)
 
-    def _send(self, status: int, text: str, headers: Mapping[str, str]) -> None:
+    def _send(
+        self, status: int, text: str, headers: Mapping[str, str], *, trickle: float = 0.0
+    ) -> None:
         data = text.encode()
         try:
             self.send_response(status)
@@ -200,7 +219,14 @@ class _Handler(BaseHTTPRequestHandler):
             for k, v in headers.items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(data)
+            if trickle <= 0:
+                self.wfile.write(data)
+                return
+            for start in range(0, len(data), _TRICKLE_BYTES):
+                self.wfile.write(data[start : start + _TRICKLE_BYTES])
+                self.wfile.flush()
+                if not self.replay._wait(trickle):
+                    break
         except OSError:
             self.close_connection = True  # the client went away (e.g. it timed out)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from evoforge.proposers.llm.client import ChatClient, Completion, Endpoint, LLMError
+from evoforge.proposers.llm.client import Attempt, ChatClient, Completion, Endpoint, LLMError
 from evoforge.testing import ReplayServer, Reply
 
 KEY = "sk-test-0123456789-secret"
@@ -145,3 +145,107 @@ def test_reasoning_models_get_max_completion_tokens_only() -> None:
         ask(c, endpoint(server.url, extra_body={"max_completion_tokens": 99}))
     body = server.requests[0].body
     assert body["max_completion_tokens"] == 99 and "max_tokens" not in body
+
+
+# -- every try is recorded with its reason and what it may have cost -------------------
+
+
+def ask_recording(
+    c: ChatClient, ep: Endpoint, go_on: bool = True
+) -> tuple[Completion | LLMError, list[Attempt]]:
+    tries: list[Attempt] = []
+
+    def record(attempt: Attempt) -> bool:
+        tries.append(attempt)
+        return go_on
+
+    try:
+        out: Completion | LLMError = c.complete(
+            ep, HELLO, temperature=0.3, max_tokens=50, rng=random.Random(0), record=record
+        )
+    except LLMError as exc:
+        out = exc
+    return out, tries
+
+
+def test_a_200_body_that_is_not_json_is_recorded_as_invalid_json_and_charged() -> None:
+    with ReplayServer([Reply(raw="<html>bad gateway</html>"), Reply("fine", usage=(7, 2))]) as s:
+        out, tries = ask_recording(client()[0], endpoint(s.url, price_in_per_mtok=1e6))
+    assert isinstance(out, Completion) and out.failures == ("invalid_json",)
+    bad, good = tries
+    assert (bad.reason, bad.number, bad.sent, bad.charged) == ("invalid_json", 1, True, True)
+    assert "not valid JSON" in bad.detail and "bad gateway" in bad.detail
+    assert bad.tokens_in == 1 and not bad.usage_reported and bad.cost == pytest.approx(1.0)
+    assert good.ok and (good.tokens_in, good.tokens_out, good.number) == (7, 2, 2)
+
+
+def test_an_answer_without_choices_is_recorded_as_no_choices_with_its_usage() -> None:
+    raw = '{"id": "x", "usage": {"prompt_tokens": 30, "completion_tokens": 0}}'
+    with ReplayServer([Reply(raw=raw)]) as s:
+        out, tries = ask_recording(client(retries=0)[0], endpoint(s.url))
+    assert isinstance(out, LLMError) and out.kind == "no_choices"
+    assert "the answer has no choices" in str(out)
+    assert (tries[0].reason, tries[0].tokens_in, tries[0].usage_reported) == (
+        "no_choices",
+        30,
+        True,
+    )
+
+
+def test_an_error_object_in_a_200_answer_is_recorded_as_error_object() -> None:
+    with ReplayServer([Reply(error="upstream overloaded")]) as s:
+        out, tries = ask_recording(client(retries=0)[0], endpoint(s.url))
+    assert isinstance(out, LLMError) and out.retryable
+    assert tries[0].reason == "error_object" and tries[0].charged
+    assert "the answer is an error: upstream overloaded" in tries[0].detail
+
+
+def test_a_timed_out_request_counts_as_charged_up_to_max_tokens() -> None:
+    with ReplayServer([Reply("late", delay=3.0)]) as s:
+        out, tries = ask_recording(client(timeout_s=0.2, retries=0)[0], endpoint(s.url))
+    assert isinstance(out, LLMError) and out.kind == "timeout"
+    assert (tries[0].reason, tries[0].sent, tries[0].charged) == ("timeout", True, True)
+    assert tries[0].tokens_out == 50 and not tries[0].usage_reported
+
+
+def test_a_server_error_is_recorded_by_status_and_not_charged() -> None:
+    with ReplayServer([Reply(status=503), "ok"]) as s:
+        _, tries = ask_recording(client()[0], endpoint(s.url))
+    assert (tries[0].reason, tries[0].charged, tries[0].tokens_in) == ("http_503", False, 0)
+
+
+def test_a_refused_connection_is_recorded_as_never_sent() -> None:
+    out, tries = ask_recording(client(retries=1)[0], endpoint(f"http://127.0.0.1:{free_port()}/v1"))
+    assert isinstance(out, LLMError) and [t.reason for t in tries] == ["connection"] * 2
+    assert not any(t.sent or t.charged or t.tokens_in for t in tries)
+
+
+def test_record_returning_false_stops_the_retries() -> None:
+    with ReplayServer([Reply(raw="nope"), "ok"]) as s:
+        out, tries = ask_recording(client(retries=3)[0], endpoint(s.url), go_on=False)
+    assert isinstance(out, LLMError) and out.attempts == 1
+    assert len(tries) == 1 and len(s.requests) == 1
+
+
+def test_an_answer_longer_than_the_cap_is_not_read_further() -> None:
+    huge = "x" * 4_000_000
+    with ReplayServer([Reply(huge)]) as s:
+        c = ChatClient(retries=0, max_answer_bytes=64 * 1024, env={"TEST_KEY": KEY})
+        started = time.monotonic()
+        out, tries = ask_recording(c, endpoint(s.url))
+        assert time.monotonic() - started < 2.0
+    assert isinstance(out, LLMError) and out.kind == "too_large"
+    assert "longer than 64 KB (max_answer_kb)" in str(out)
+    assert tries[0].reason == "too_large" and tries[0].charged
+    assert 64 * 1024 < tries[0].bytes_read <= 2 * 64 * 1024
+    assert tries[0].tokens_out == 50  # at most max_tokens were generated
+
+
+def test_an_answer_sent_a_little_at_a_time_times_out_at_the_deadline() -> None:
+    with ReplayServer([Reply("slow " * 40, trickle=0.05)]) as s:
+        c, _ = client(timeout_s=0.3, retries=0)
+        started = time.monotonic()
+        out, tries = ask_recording(c, endpoint(s.url))
+        assert time.monotonic() - started < 1.0
+    assert isinstance(out, LLMError) and out.kind == "timeout"
+    assert tries[0].reason == "timeout" and tries[0].bytes_read > 0

@@ -41,6 +41,15 @@ def test_an_llm_section_parses_with_defaults() -> None:
     assert [m.key for m in llm.models] == ["gpt-4o-mini", "mini-2"]
 
 
+def test_the_answer_size_cap_defaults_to_a_mebibyte_and_must_be_positive() -> None:
+    assert config({"kind": "llm", "llm": {"models": [MODEL]}}).proposer.llm.max_answer_kb == 1024
+    capped = config({"kind": "llm", "llm": {"models": [MODEL], "max_answer_kb": 64}})
+    assert capped.proposer.llm.max_answer_kb == 64
+    assert "proposer.llm.max_answer_kb" in refused(
+        {"kind": "llm", "llm": {"models": [MODEL], "max_answer_kb": 0}}
+    )
+
+
 def test_kind_and_table_must_agree() -> None:
     assert "needs a [proposer.llm] table" in refused({"kind": "llm"})
     assert 'set kind = "llm"' in refused({"llm": {"models": [MODEL]}})

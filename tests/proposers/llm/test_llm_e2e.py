@@ -2,8 +2,9 @@
 
 The replay model reads the parent's constants from the prompt and moves one of them
 to the value that fits the data, so the score can only improve through its edits. A
-second model that refuses connections is set aside; two bad answers are rejected
-with their reasons; `status` reports tokens, cost, accepted and rejected per model;
+second model that refuses connections is set aside; a body that is no completion is
+retried and recorded; two bad answers are rejected with their reasons; `status`
+reports tokens, cost, accepted and rejected per model, requests and failed tries;
 `show` prints the prompt and the answer; candidates never see the key, and it is
 nowhere in the run's files.
 """
@@ -21,7 +22,7 @@ from llm_support import KEY, free_port
 
 from evoforge.archive import SQLiteArchive
 from evoforge.candidate import Status
-from evoforge.testing import RecordedRequest, ReplayServer
+from evoforge.testing import RecordedRequest, ReplayServer, Reply
 
 from experiment_helpers import set_config
 
@@ -59,7 +60,8 @@ def rows(text: str) -> dict[str, str]:
 
 @pytest.fixture
 def replay() -> ReplayServer:
-    with ReplayServer([OUTSIDE, "Try a bigger A."], default=improve, api_key=KEY) as server:
+    script = [Reply(raw="<html>502 bad gateway</html>"), OUTSIDE, "Try a bigger A."]
+    with ReplayServer(script, default=improve, api_key=KEY) as server:
         yield server  # type: ignore[misc]
 
 
@@ -80,7 +82,8 @@ kind = "llm"
 
 [proposer.llm]
 timeout_seconds = 5
-retries = 0
+retries = 1
+backoff_seconds = 0.01
 cooldown_seconds = 600
 
 [[proposer.llm.models]]
@@ -119,6 +122,9 @@ weight = 50.0
     assert (s["llm_dead_tokens"], s["llm_dead_accepted"], s["llm_dead_rejected"]) == ("0", "0", "0")
     assert s["llm_tokens"] == s["llm_alive_tokens"] and s["llm_fallback_proposals"] == "0"
     assert (s["candidates"], s["state"]) == ("4/4", "finished")
+    assert s["llm_alive_failed"] == "1 (invalid_json 1)" and s["llm_failed_tokens"] != "0"
+    assert s["llm_alive_requests"] == s["llm_requests"] == str(len(replay.requests))
+    assert (s["llm_dead_requests"], s["llm_dead_failed"]) == ("0", "2 (connection 2)")
 
     run_dir = Path(summary["run"])
     with SQLiteArchive(run_dir / "archive.sqlite", readonly=True) as archive:

@@ -161,7 +161,10 @@ def test_a_whole_file_rewrite_is_accepted_when_its_frame_is_unchanged() -> None:
 
 def test_unnamed_rewrites_must_cover_every_block() -> None:
     answer = "```python\nB = 1\n```\n"
-    assert "without naming them" in rejected(answer, fmt="rewrite")
+    assert rejected(answer, fmt="rewrite") == (
+        "fence 1 rewrites 1 of the program's 2 evolve blocks without saying which: "
+        "write 'PATH block N' before each fence"
+    )
 
 
 def test_a_rewrite_of_a_block_that_does_not_exist_is_rejected() -> None:
@@ -181,3 +184,62 @@ def test_any_applied_edit_keeps_the_frame(value: int, name: str) -> None:
     child = apply(edit(old, f"{name} = {value}\n"))
     assert frame_violations(FILES, child) == []
     assert f"{name} = {value}\n" in child["program.py"]
+
+
+def test_crlf_line_ends_are_normalised_before_parsing() -> None:
+    crlf = edit("B = 0.0\n", "B = 6.0\n").replace("\n", "\r\n")
+    child = apply("Raise B.\r\n" + crlf)
+    assert "B = 6.0\n" in child["program.py"] and "\r" not in child["program.py"]
+    rewrite = "main.py block 1\r\n```python\r\nA = 7\r\n```\r\n"
+    assert "A = 7\n" in apply(rewrite, ONE_BLOCK, "rewrite")["main.py"]
+    assert "A = 8\n" in apply(rewrite.replace("\r\n", "\r").replace("7", "8"), ONE_BLOCK)["main.py"]
+
+
+def test_an_unnamed_fence_beside_a_named_one_is_rejected_naming_both() -> None:
+    answer = "main.py block 1\n```python\nA = 2\n```\nRun it:\n```bash\npython main.py\n```\n"
+    assert rejected(answer, ONE_BLOCK, "rewrite") == (
+        "fence 2 names no block while fence 1 names main.py block 1: write 'PATH block N' "
+        "before each fence (code that is no new block, an example say, belongs outside fences)"
+    )
+
+
+def test_more_unnamed_fences_than_blocks_are_rejected_as_ambiguous() -> None:
+    answer = "```python\nA = 2\n```\nor else\n```python\nA = 3\n```\n"
+    why = rejected(answer, ONE_BLOCK, "rewrite")
+    assert why.startswith("fences 1 and 2 hold 2 blocks of code for the program's 1 evolve block")
+    assert "ambiguous" in why
+
+
+def test_a_fence_naming_a_file_but_not_its_block_says_how_many_the_file_has() -> None:
+    why = rejected("program.py\n```python\nB = 1\n```\n", fmt="rewrite")
+    assert why == (
+        "fence 1 names program.py, which has 2 evolve blocks, but holds 1: "
+        "write 'program.py block N' before it"
+    )
+
+
+def test_a_block_rewritten_twice_names_both_fences() -> None:
+    answer = "main.py block 1\n```python\nA = 2\n```\nmain.py block 1\n```python\nA = 3\n```\n"
+    assert rejected(answer, ONE_BLOCK, "rewrite") == (
+        "main.py block 1 is rewritten twice (fence 1 and fence 2): give each block once"
+    )
+
+
+def test_a_fence_with_several_blocks_for_one_named_block_says_how_many() -> None:
+    two = "# EVOLVE-BLOCK-START\nA = 2\n# EVOLVE-BLOCK-END\n" * 2
+    why = rejected(f"main.py block 1\n```python\n{two}```\n", ONE_BLOCK, "rewrite")
+    assert why == "fence 1 (main.py block 1) holds 2 blocks: give one block per fence"
+
+
+def test_an_unclosed_fence_is_rejected_as_unclosed() -> None:
+    why = rejected("main.py block 1\n```python\nA = 2\n", ONE_BLOCK, "rewrite")
+    assert why.startswith("a code fence is opened and never closed")
+
+
+def test_an_incomplete_edit_says_what_it_lacks() -> None:
+    no_divider = "<<<<<<< SEARCH\nB = 0.0\nB = 1.0\n>>>>>>> REPLACE\n"
+    assert rejected(no_divider).endswith("edit 1 has no '=======' line after its SEARCH text")
+    second_cut = edit("B = 0.0\n", "B = 1.0\n") + "<<<<<<< SEARCH\nA = 0.5\n=======\nA = 1\n"
+    why = rejected(second_cut)
+    assert why.startswith("malformed SEARCH/REPLACE edit: 2 opened, 1 complete;")
+    assert why.endswith("edit 2 has no '>>>>>>> REPLACE' line (the answer may be cut off)")

@@ -23,8 +23,10 @@ from llm_support import (
     section,
 )
 
+from evoforge.archive import MemoryArchive
 from evoforge.candidate import Status
 from evoforge.proposers._base import Proposal, ProposalError, ProposerBusy, ProposerExhausted
+from evoforge.summary import llm_rows
 from evoforge.testing import ReplayServer, Reply
 
 
@@ -242,3 +244,87 @@ def test_the_prompt_shows_search_metrics_and_never_held_out_ones() -> None:
         asked = server.requests[0].prompt
     assert "neg_mse = -3" in asked
     assert "heldout_neg_mse" not in asked and "123.456" not in asked
+
+
+# -- failed tries: recorded by reason, counted, charged, shown --------------------------
+
+NO_CHOICES = '{"object": "chat.completion", "usage": {"prompt_tokens": 60, "completion_tokens": 0}}'
+
+
+def bad_then_good() -> list[Reply | str]:
+    return [
+        Reply(raw="<html>502 bad gateway</html>"),
+        Reply(error="the model is overloaded"),
+        Reply(raw=NO_CHOICES),
+        Reply(status=503),
+        Reply(GOOD, usage=(100, 20)),
+    ]
+
+
+def test_every_request_the_server_served_is_in_the_ledger_with_failures_by_reason() -> None:
+    with ReplayServer(bad_then_good()) as server:
+        p = proposer(section(model(server.url), retries=5))
+        out = p.propose([parent()], feedback(), rng())
+    spent = p.ledger.spent["replay-a"]
+    assert out.operator == "diff" and out.meta["attempts"] == 5
+    assert out.meta["failed_tries"] == ["invalid_json", "error_object", "no_choices", "http_503"]
+    assert spent.requests == len(server.requests) == len(server.served) == 5
+    assert spent.failed == {"invalid_json": 1, "error_object": 1, "no_choices": 1, "http_503": 1}
+    # The three 200 answers may have been billed: the one with usage counts its 60
+    # tokens, the others an estimate; the 503 counts nothing.
+    assert spent.failed_tokens > 60 and spent.tokens == 120 + spent.failed_tokens
+
+
+def test_failed_tries_count_against_the_token_budget_and_stop_the_retries() -> None:
+    with ReplayServer([Reply(raw=NO_CHOICES)] * 6) as server:
+        p = proposer(section(model(server.url), retries=5, max_tokens=100))
+        with pytest.raises(ProposerExhausted, match=r"token budget spent \(120 of 100"):
+            p.propose([parent()], feedback(), rng())
+    assert len(server.requests) == 2 and p.ledger.spent["replay-a"].failed == {"no_choices": 2}
+
+
+def test_an_answer_longer_than_max_answer_kb_is_a_failed_try() -> None:
+    with ReplayServer([Reply("x" * 5000), Reply("y" * 5000)]) as server:
+        p = proposer(section(model(server.url), max_answer_kb=1))
+        out = p.propose([parent()], feedback(), rng())
+    assert out.operator.startswith("fallback-")
+    assert "longer than 1 KB (max_answer_kb)" in out.meta["fallback"]
+    assert p.ledger.spent["replay-a"].failed == {"too_large": 2}
+
+
+def test_an_answer_with_crlf_line_ends_becomes_a_child() -> None:
+    with ReplayServer([GOOD.replace("\n", "\r\n")]) as server:
+        out = propose_one(server)
+    assert out.operator == "diff" and "A = 1.5" in out.files["program.py"]
+
+
+def test_failures_survive_a_resume_and_show_in_progress() -> None:
+    with ReplayServer(bad_then_good()) as server:
+        config = section(model(server.url), retries=5)
+        p = proposer(config)
+        assert p.progress() == ""
+        p.propose([parent()], feedback(), rng())
+    saved = json.loads(json.dumps(p.state()))
+    resumed = proposer(config)
+    resumed.load_state(saved)
+    assert resumed.state() == saved and resumed.ledger.failures() == p.ledger.failures()
+    assert resumed.progress() == (
+        "LLM requests 5, failed 4 (error_object 1, http_503 1, invalid_json 1, no_choices 1)"
+    )
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["llm", "mix member"])
+def test_status_shows_requests_and_failed_tries_by_reason(nested: bool) -> None:
+    with ReplayServer(bad_then_good()) as server:
+        p = proposer(section(model(server.url), retries=5, max_tokens=10_000))
+        p.propose([parent()], feedback(), rng())
+    archive = MemoryArchive()
+    state = dict(p.state())
+    archive.set_meta("proposer_state", {"llm": state} if nested else state)
+    config = {"proposer": {"llm": {"models": [{"name": "replay-a"}], "max_tokens": 10_000}}}
+    rows = dict(llm_rows(archive, config))
+    assert rows["llm_replay-a_requests"] == rows["llm_requests"] == "5"
+    failed = "4 (error_object 1, http_503 1, invalid_json 1, no_choices 1)"
+    assert rows["llm_replay-a_failed"] == rows["llm_failed"] == failed
+    assert rows["llm_tokens"] == f"{p.ledger.tokens}/10000"  # what the budget counts
+    assert rows["llm_failed_tokens"] == str(p.ledger.spent["replay-a"].failed_tokens)

@@ -34,7 +34,8 @@ async function load() {
     ["island", String(c.island)],
   ];
   for (const [k, v] of Object.entries(c.metrics)) pairs.push([k + (k === c.objective ? " (objective)" : ""), EF.fmt(v, 6)]);
-  for (const [k, v] of Object.entries(c.heldout)) pairs.push([k + " (held-out)", EF.fmt(v, 6)]);
+  const kinds = Object.fromEntries(c.hidden_metrics.map((m) => [m.name, m.kind]));
+  for (const [k, v] of Object.entries(c.heldout)) pairs.push([k + " (" + (kinds[k] || "held-out") + ")", EF.fmt(v, 6)]);
   pairs.push(["flags", c.flags.length ? EF.el("span", { class: "badge warn", text: c.flags.join(", ") }) : "none"]);
   pairs.push(["wall · cpu", c.wall_s.toFixed(2) + " s · " + c.cpu_s.toFixed(2) + " s"]);
   pairs.push(["max memory", (c.max_rss_kb / 1024).toFixed(0) + " MB"]);
@@ -43,8 +44,8 @@ async function load() {
   if (c.note) pairs.push(["note", c.note]);
   if (c.llm.model) pairs.push(["LLM", c.llm.model + " · " + (c.llm.tokens_in || 0) + " in, " + (c.llm.tokens_out || 0) + " out · cost " + EF.fmt(c.llm.cost || 0)]);
   if (c.fallback) pairs.push(["LLM fallback", c.fallback]);
-  for (const r of c.reruns) pairs.push(["re-run seed " + r.seed, r.ok ? EF.fmt(r.metrics[c.objective], 6) + " · held-out " + EF.fmt(r.heldout[c.heldout_metric], 6) : "failed: " + r.failure]);
-  if (c.approval) pairs.push(["approval", c.approval.state + (c.approval.who ? " by " + c.approval.who : "") + (c.approval.reason ? ": " + c.approval.reason : "")]);
+  for (const r of c.reruns) pairs.push(["re-run seed " + r.seed, r.ok ? [EF.fmt(r.metrics[c.objective], 6), EF.hidden(c.hidden_metrics, r.heldout, 6)].filter(Boolean).join(" · ") : "failed: " + r.failure]);
+  if (c.approval) pairs.push(["approval", c.approval.state + (c.approval.why ? ": " + c.approval.why : "")]);
   for (const m of c.champion_moves) pairs.push(["champion move " + m.seq, m.action + " · " + EF.when(m.at) + " · " + m.reason]);
   document.getElementById("summary").append(EF.kv(pairs));
   if (c.failure) { document.getElementById("failure-panel").hidden = false; document.getElementById("failure").textContent = c.failure; }

@@ -73,7 +73,8 @@ EFCharts.score = function (canvas, tip, rows, opts) {
     if (r.heldout !== null) vals.push(r.heldout);
   }
   const [ylo, yhi] = niceRange(vals.length ? vals : [0, 1]);
-  const xhi = Math.max(...xs, 0.1);
+  const line = (opts.championLine || []).filter((m) => m.t);
+  const xhi = Math.max(...xs, ...line.map((m) => (m.t - t0) / 60), 0.1);
   const X = (v) => m.l + (v / xhi) * (width - m.l - m.r);
   const Y = (v) => m.t + (1 - (v - ylo) / (yhi - ylo)) * (height - m.t - m.b);
   // axes and grid
@@ -110,28 +111,29 @@ EFCharts.score = function (canvas, tip, rows, opts) {
     }
     canvas._nodes.push({ x, y, row: r });
   });
-  // best so far (search metric), and the held-out figure of that best
+  // The best raw first evaluation so far, declined challengers included: lighter.
   const order = done.map((r, i) => [xs[i], r]).filter(([, r]) => r.status === "succeeded" && r.score !== null).sort((a, b) => a[0] - b[0]);
   const better = (a, b) => (opts.maximize ? a > b : a < b);
-  let best = null;
-  const steps = [];
+  const raw = [];
   for (const [x, r] of order) {
-    if (best === null || better(r.score, best.score)) { best = r; steps.push([x, r]); }
+    if (!raw.length || better(r.score, raw[raw.length - 1][1])) raw.push([x, r.score]);
   }
-  const line = (key, dash, colour) => {
-    ctx.setLineDash(dash); ctx.strokeStyle = colour; ctx.lineWidth = 2; ctx.beginPath();
-    let started = false, last = null;
-    for (const [x, r] of steps) {
-      if (r[key] === null) continue;
-      const px = X(x), py = Y(r[key]);
-      if (!started) { ctx.moveTo(px, py); started = true; } else { ctx.lineTo(px, last); ctx.lineTo(px, py); }
+  // The champion's objective and its held-out figure: they move only when the champion does.
+  const champ = (key) => line.filter((m) => m[key] !== null).map((m) => [Math.max(0, (m.t - t0) / 60), m[key]]);
+  const steps = (points, dash, colour, width) => {
+    ctx.setLineDash(dash); ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.beginPath();
+    let last = null;
+    for (const [x, v] of points) {
+      const px = X(x), py = Y(v);
+      if (last === null) ctx.moveTo(px, py); else { ctx.lineTo(px, last); ctx.lineTo(px, py); }
       last = py;
     }
-    if (started) ctx.lineTo(X(xhi), last);
+    if (last !== null) ctx.lineTo(X(xhi), last);
     ctx.stroke(); ctx.setLineDash([]);
   };
-  line("score", [], "#111827");
-  line("heldout", [6, 4], "#7c3aed");
+  steps(raw, [2, 3], "#9ca3af", 1.5);
+  steps(champ("score"), [], "#111827", 2);
+  steps(champ("heldout"), [6, 4], "#7c3aed", 2);
 };
 
 // Tree by first parent: x is depth, y the node's position in depth-first order, so

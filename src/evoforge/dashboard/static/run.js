@@ -12,6 +12,7 @@ function mergePoints(p) {
     store.rows.set(p.id[i], {
       id: p.id[i], parent: p.parent[i], parent2: p.parent2[i], status: p.status[i],
       proposer: p.proposer[i], score: p.score[i], heldout: p.heldout[i], flags: p.flags[i],
+      hidden: Object.fromEntries(p.hidden_metrics.map((name, k) => [name, p.hidden[i][k]])),
       t: p.t[i], tokens: p.tokens[i], cost: p.cost[i],
     });
     if (!store.proposers.includes(p.proposer[i])) store.proposers.push(p.proposer[i]);
@@ -41,7 +42,7 @@ function renderTiles(ov, rows) {
   const box = EF.clear(document.getElementById("tiles"));
   box.append(
     tile("champion", champ ? "#" + champ.id : "–", "champion-id",
-      champ ? ov.objective + " " + EF.fmt(champ.score) + " · held-out " + EF.fmt(champ.heldout) : ""),
+      champ ? [ov.objective + " " + EF.fmt(champ.score), EF.hidden(ov.hidden_metrics, champ.hidden)].filter(Boolean).join(" · ") : ""),
     tile("evaluated", evaluated + (budget ? " / " + budget : ""), "evaluated",
       budget ? Math.round((100 * evaluated) / budget) + "% of the candidate budget" : "no candidate budget"),
     tile("candidates / min", minutes > 0 ? (evaluated / minutes).toFixed(2) : "–", "rate",
@@ -84,7 +85,7 @@ function renderApprovals(ov) {
         " ", EF.el("span", { class: "badge", text: a.state })),
       EF.kv([
         [ov.objective, EF.fmt(a.figures.score)],
-        ["held-out " + ov.heldout_metric, EF.fmt(a.figures.heldout)],
+        ...ov.hidden_metrics.map((m) => [m.kind + " " + m.name, EF.fmt(a.figures.hidden[m.name])]),
         ["flags", a.flags.length ? a.flags.join(", ") : "none"],
         ["re-runs", reruns.length ? reruns.join("; ") : "none"],
         ...ev,
@@ -99,7 +100,7 @@ function renderApprovals(ov) {
   const decided = ov.approvals.filter((a) => !(a.state === "pending" || a.state === "confirming"));
   if (decided.length) {
     box.append(EF.el("h3", { text: "Decided" }), EF.table(["candidate", "state", "who", "reason", "when"],
-      decided.slice(-20).reverse().map((a) => [candLink(a.candidate), a.state, a.who || "–", a.reason || "–", EF.when(a.decided_at)])));
+      decided.slice(-20).reverse().map((a) => [candLink(a.candidate), a.state, a.who || "–", a.why || "–", EF.when(a.decided_at)])));
   }
   const history = ov.champion_history;
   const current = history.length ? history[history.length - 1].candidate : null;
@@ -116,12 +117,13 @@ function candLink(id) {
   return EF.el("a", { href: "/run/" + encodeURIComponent(RUN) + "/candidate/" + id, text: "#" + id });
 }
 
-function renderCandidates(rows) {
+function renderCandidates(rows, ov) {
   const newest = rows.slice(-25).reverse();
   EF.clear(document.getElementById("candidates")).append(EF.table(
-    ["candidate", "parent", "status", "proposer", "objective", "held-out", "flags"],
+    ["candidate", "parent", "status", "proposer", "objective", ...ov.hidden_metrics.map((m) => m.name + " (" + m.kind + ")"), "flags"],
     newest.map((r) => [candLink(r.id), r.parent ? "#" + r.parent : "–",
-      EF.el("span", { class: "st st-" + r.status, text: r.status }), r.proposer, EF.fmt(r.score), EF.fmt(r.heldout),
+      EF.el("span", { class: "st st-" + r.status, text: r.status }), r.proposer, EF.fmt(r.score),
+      ...ov.hidden_metrics.map((m) => EF.fmt(r.hidden[m.name])),
       r.flags.length ? EF.el("span", { class: "badge warn", text: r.flags.join(", ") }) : ""])));
   const table = document.querySelector("#candidates table");
   table.id = "candidates-table";
@@ -176,14 +178,14 @@ function render() {
   const rows = Array.from(store.rows.values());
   renderTiles(ov, rows);
   renderApprovals(ov);
-  renderCandidates(rows);
+  renderCandidates(rows, ov);
   renderAudit(ov.audit);
   const champions = new Set(ov.champion_history.map((m) => m.candidate));
   const current = ov.champion ? ov.champion.id : null;
   const open = (id) => { location.href = "/run/" + encodeURIComponent(RUN) + "/candidate/" + id; };
   EFCharts.score(document.getElementById("score-chart"), document.getElementById("score-tip"), rows,
     { maximize: ov.direction !== "minimize", colourOf, champions, current, onclick: open,
-      objective: ov.objective, heldout: ov.heldout_metric });
+      objective: ov.objective, heldout: ov.heldout_metric, championLine: ov.champion_line });
   EFCharts.lineage(document.getElementById("lineage"), document.getElementById("lineage-tip"), rows,
     { colourOf, champions, current, onclick: open });
   const legend = EF.clear(document.getElementById("legend"));
@@ -194,8 +196,14 @@ function render() {
   }
   legend.append(EF.el("span", { class: "key" }, EF.el("i", { class: "fail" }), "failed"),
     EF.el("span", { class: "key" }, EF.el("i", { class: "flag" }), "flagged"),
-    EF.el("span", { class: "key" }, EF.el("i", { class: "line" }), "best " + ov.objective),
-    EF.el("span", { class: "key" }, EF.el("i", { class: "dash" }), "its held-out " + ov.heldout_metric));
+    EF.el("span", { class: "key" }, EF.el("i", { class: "line" }), "champion " + ov.objective),
+    EF.el("span", { class: "key" }, EF.el("i", { class: "dash" }), "its " + heldoutKind(ov) + " " + ov.heldout_metric),
+    EF.el("span", { class: "key" }, EF.el("i", { class: "raw" }), "best raw evaluation (before confirmation)"));
+}
+
+function heldoutKind(ov) {
+  const m = ov.hidden_metrics.find((x) => x.name === ov.heldout_metric);
+  return m ? m.kind : "held-out";
 }
 
 async function tick() {

@@ -12,11 +12,11 @@ async function refresh() {
       r.evaluated + (r.budget ? " / " + r.budget : ""),
       r.champion ? "#" + r.champion.id : "–",
       r.champion ? EF.fmt(r.champion.score) : "–",
-      r.champion ? EF.fmt(r.champion.heldout) : "–",
+      r.champion ? EF.hidden(r.hidden_metrics, r.champion.hidden) || "–" : "–",
       r.pending_approvals ? EF.el("span", { class: "badge warn", text: r.pending_approvals + " waiting" }) : "",
       EF.when(r.started_at),
     ]);
-    box.append(EF.table(["run", "state", "evaluated", "champion", "objective", "held-out", "approvals", "started"], rows));
+    box.append(EF.table(["run", "state", "evaluated", "champion", "objective", "hidden metrics", "approvals", "started"], rows));
   }
   document.body.dataset.ready = "1";
 }

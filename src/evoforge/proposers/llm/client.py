@@ -7,8 +7,14 @@ attribute, never in an error message (server text that echoes it is scrubbed),
 never in a record.
 
 Retried with exponential backoff and jitter: 429, 5xx, timeouts, refused or reset
-connections and malformed answers. Not retried, since asking again cannot help:
-401/403 (the key), and other 4xx (the request itself). Honours ``Retry-After``.
+connections and answers that are no chat completion (not JSON, no ``choices``, an
+error object, longer than ``max_answer_bytes``). Not retried, since asking again
+cannot help: 401/403 (the key), and other 4xx (the request itself). Honours
+``Retry-After``.
+
+Every try, answered or failed, becomes one :class:`Attempt` handed to the caller's
+``record`` (the proposer's ledger): why it failed, whether the server may have
+billed it, and its tokens (the server's count where it gave one, else an estimate).
 """
 
 from __future__ import annotations
@@ -25,7 +31,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evoforge.proposers.llm.responses import LLMError, http_error, parse_completion, scrub
+
+__all__ = ["Attempt", "ChatClient", "Completion", "Endpoint", "LLMError", "Record"]
+
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,29 +66,47 @@ class Completion:
     seconds: float
     attempts: int
     finish_reason: str = ""
+    failures: tuple[str, ...] = ()
+    """The reasons of the tries that failed before this answer (see :attr:`Attempt.reason`)."""
 
 
-class LLMError(RuntimeError):
-    """A request failed. ``kind``: timeout, connection, rate_limited, server, auth,
-    request, bad_response."""
+@dataclass(frozen=True)
+class Attempt:
+    """One try of a request and what came of it."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        kind: str,
-        status: int | None = None,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        attempts: int = 1,
-    ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.attempts = attempts
+    model: str
+    """The endpoint's key."""
+    number: int
+    """1 for the first try of a ``complete`` call, 2 for its first retry..."""
+    reason: str
+    """"" for an answer; else why it failed: ``http_<status>``, ``timeout``,
+    ``connection``, ``invalid_json``, ``no_choices``, ``error_object``, ``too_large``,
+    or ``auth`` (the key's variable is unset)."""
+    detail: str
+    """The failure's message ("" for an answer)."""
+    sent: bool
+    """The server received the request (False: refused, unreachable, never sent)."""
+    charged: bool
+    """The server may have billed it: it answered 200, reported usage, or took the
+    request and did not answer in time. Only then are the tokens below non-zero."""
+    tokens_in: int
+    tokens_out: int
+    usage_reported: bool
+    """The tokens are the server's count; otherwise an estimate (4 characters a token;
+    a timed-out request counts the whole ``max_tokens``, the most it may have billed)."""
+    cost: float
+    seconds: float
+    bytes_read: int
+    """Bytes of the failed body read (at most ``max_answer_bytes`` and one chunk more);
+    for an answer, of its content."""
 
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+
+Record = Callable[[Attempt], bool]
+"""Receives every try as it ends; returns False to allow no retry (e.g. the budget is spent)."""
 
 Message = Mapping[str, str]
 
@@ -85,8 +114,10 @@ Message = Mapping[str, str]
 class ChatClient:
     """Sends chat completion requests; ``complete`` retries, ``request`` tries once.
 
-    ``env`` replaces ``os.environ`` as the source of keys (tests); ``sleep`` is
-    injectable so tests need not wait for backoff.
+    ``timeout_s`` bounds each request as a whole (a server that sends its answer a
+    few bytes at a time times out too); an answer longer than ``max_answer_bytes``
+    is not read further. ``env`` replaces ``os.environ`` as the source of keys
+    (tests); ``sleep`` is injectable so tests need not wait for backoff.
     """
 
     def __init__(
@@ -96,6 +127,7 @@ class ChatClient:
         retries: int = 3,
         backoff_s: float = 1.0,
         max_backoff_s: float = 30.0,
+        max_answer_bytes: int = 1024 * 1024,
         sleep: Callable[[float], None] = time.sleep,
         env: Mapping[str, str] | None = None,
     ) -> None:
@@ -103,6 +135,7 @@ class ChatClient:
         self.retries = retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
+        self.max_answer_bytes = max_answer_bytes
         self.sleep = sleep
         self.env = env
 
@@ -114,8 +147,12 @@ class ChatClient:
         temperature: float,
         max_tokens: int,
         rng: random.Random,
+        record: Record | None = None,
     ) -> Completion:
-        """The model's answer, or LLMError after the retries (``attempts`` says how many)."""
+        """The model's answer, or LLMError after the retries (``attempts`` says how many).
+
+        Every try is passed to ``record`` as it ends; when that returns False after a
+        failure, no retry follows."""
         body: dict[str, Any] = {
             "model": endpoint.model,
             "messages": [dict(m) for m in messages],
@@ -125,26 +162,49 @@ class ChatClient:
         }
         if "max_completion_tokens" in endpoint.extra_body:
             del body["max_tokens"]  # reasoning models refuse to see both
+        limit = int(body.get("max_completion_tokens") or max_tokens)
+        record = record or (lambda _: True)
         started = time.monotonic()
+        failures: list[str] = []
         for attempt in range(1, self.retries + 2):
+            began = time.monotonic()
             try:
                 text, usage, finish = self.request(endpoint, body)
             except LLMError as exc:
                 exc.attempts = attempt
-                if not exc.retryable or attempt > self.retries:
+                seconds = time.monotonic() - began
+                tried = _failed(endpoint, attempt, exc, messages, limit, seconds)
+                failures.append(tried.reason)
+                if not record(tried) or not exc.retryable or attempt > self.retries:
                     raise
                 self.sleep(self.backoff(attempt, exc.retry_after, rng))
                 continue
-            reported = usage is not None
             tokens_in, tokens_out = usage or (_estimate(messages), max(1, len(text) // 4))
+            record(
+                Attempt(
+                    model=endpoint.key,
+                    number=attempt,
+                    reason="",
+                    detail="",
+                    sent=True,
+                    charged=True,
+                    tokens_in=tokens_in,
+                    tokens_out=tokens_out,
+                    usage_reported=usage is not None,
+                    cost=endpoint.cost(tokens_in, tokens_out),
+                    seconds=time.monotonic() - began,
+                    bytes_read=len(text.encode()),
+                )
+            )
             return Completion(
                 text=text,
                 tokens_in=tokens_in,
                 tokens_out=tokens_out,
-                usage_reported=reported,
+                usage_reported=usage is not None,
                 seconds=time.monotonic() - started,
                 attempts=attempt,
                 finish_reason=finish,
+                failures=tuple(failures),
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -172,37 +232,109 @@ class ChatClient:
                     f"environment variable {endpoint.api_key_env} (api_key_env of "
                     f"{endpoint.key}) is not set",
                     kind="auth",
+                    sent=False,
                 )
             headers["Authorization"] = f"Bearer {secret}"
         req = urllib.request.Request(
             url, data=json.dumps(body).encode(), headers=headers, method="POST"
         )
+        deadline = time.monotonic() + self.timeout_s
         try:
             with _opener(url).open(req, timeout=self.timeout_s) as resp:
-                raw = resp.read()
+                raw = self._read(resp, endpoint.key, deadline)
         except urllib.error.HTTPError as exc:
-            raise _http_error(exc, endpoint, secret) from None
+            raise http_error(
+                exc,
+                endpoint.key,
+                api_key_env=endpoint.api_key_env,
+                secret=secret,
+                cap=self.max_answer_bytes,
+            ) from None
         except TimeoutError as exc:
-            raise LLMError(
-                f"{endpoint.key}: no answer within {self.timeout_s:g} s",
-                kind="timeout",
-                retryable=True,
-            ) from exc
+            # Sent: the server may be working on (and billing) the request.
+            raise self._timeout(endpoint.key, sent=True) from exc
         except urllib.error.URLError as exc:
+            # Raised while connecting or sending: the server never had the request.
             reason = exc.reason
-            kind = "timeout" if isinstance(reason, TimeoutError) else "connection"
+            if isinstance(reason, TimeoutError):
+                raise self._timeout(endpoint.key, sent=False) from None
             raise LLMError(
-                f"{endpoint.key}: cannot reach {url}: {_scrub(str(reason), secret)}",
-                kind=kind,
+                f"{endpoint.key}: cannot reach {url}: {scrub(str(reason), secret)}",
+                kind="connection",
                 retryable=True,
+                sent=False,
             ) from None
         except (OSError, http.client.HTTPException) as exc:
             raise LLMError(
-                f"{endpoint.key}: connection to {url} failed: {_scrub(str(exc), secret)}",
+                f"{endpoint.key}: connection to {url} failed: {scrub(str(exc), secret)}",
                 kind="connection",
                 retryable=True,
             ) from None
-        return _parse(raw, endpoint)
+        return parse_completion(raw, endpoint.key)
+
+    def _read(self, resp: Any, key: str, deadline: float) -> bytes:
+        """The body, read chunk by chunk so that neither its size nor its pace is unbounded."""
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := resp.read1(_CHUNK):
+            size += len(chunk)
+            if size > self.max_answer_bytes:
+                raise LLMError(
+                    f"{key}: the answer is longer than {self.max_answer_bytes / 1024:g} KB "
+                    "(max_answer_kb): not read further",
+                    kind="too_large",
+                    retryable=True,
+                    charged=True,
+                    bytes_read=size,
+                )
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                slow = self._timeout(key, sent=True)
+                slow.bytes_read = size
+                raise slow
+        return b"".join(chunks)
+
+    def _timeout(self, key: str, *, sent: bool) -> LLMError:
+        return LLMError(
+            f"{key}: no answer within {self.timeout_s:g} s",
+            kind="timeout",
+            retryable=True,
+            sent=sent,
+            charged=sent,
+        )
+
+
+def _failed(
+    endpoint: Endpoint,
+    number: int,
+    exc: LLMError,
+    messages: Sequence[Message],
+    limit: int,
+    seconds: float,
+) -> Attempt:
+    """The record of a failed try, with what the server may have billed for it."""
+    tokens_in = tokens_out = 0
+    if exc.usage is not None:
+        tokens_in, tokens_out = exc.usage
+    elif exc.charged:
+        tokens_in = _estimate(messages)
+        # A server that timed out may have generated the whole answer; a body it sent
+        # is at most what it generated.
+        tokens_out = limit if exc.kind == "timeout" else min(limit, exc.bytes_read // 4)
+    return Attempt(
+        model=endpoint.key,
+        number=number,
+        reason=exc.reason,
+        detail=str(exc),
+        sent=exc.sent,
+        charged=exc.charged or exc.usage is not None,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        usage_reported=exc.usage is not None,
+        cost=endpoint.cost(tokens_in, tokens_out),
+        seconds=seconds,
+        bytes_read=exc.bytes_read,
+    )
 
 
 def _opener(url: str) -> urllib.request.OpenerDirector:
@@ -211,75 +343,6 @@ def _opener(url: str) -> urllib.request.OpenerDirector:
     if host in _LOOPBACK:
         return urllib.request.build_opener(urllib.request.ProxyHandler({}))
     return urllib.request.build_opener()
-
-
-def _http_error(exc: urllib.error.HTTPError, endpoint: Endpoint, secret: str) -> LLMError:
-    status = exc.code
-    try:
-        detail = exc.read().decode("utf-8", "replace")
-    except OSError:
-        detail = ""
-    finally:
-        exc.close()
-    detail = _scrub(_error_text(detail), secret)[:300]
-    where = f"{endpoint.key}: HTTP {status}"
-    if status in (401, 403):
-        hint = f" (check the key in ${endpoint.api_key_env})" if endpoint.api_key_env else ""
-        return LLMError(f"{where}: not authorized{hint}: {detail}", kind="auth", status=status)
-    if status == 429:
-        return LLMError(
-            f"{where}: rate limited: {detail}",
-            kind="rate_limited",
-            status=status,
-            retryable=True,
-            retry_after=_retry_after(exc.headers.get("Retry-After")),
-        )
-    if status >= 500 or status == 408:
-        return LLMError(f"{where}: {detail}", kind="server", status=status, retryable=True)
-    return LLMError(f"{where}: request refused: {detail}", kind="request", status=status)
-
-
-def _parse(raw: bytes, endpoint: Endpoint) -> tuple[str, tuple[int, int] | None, str]:
-    try:
-        data = json.loads(raw)
-        choice = data["choices"][0]
-        text = choice["message"].get("content") or ""
-        finish = str(choice.get("finish_reason") or "")
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-        raise LLMError(
-            f"{endpoint.key}: not a chat completion: {raw[:200]!r}",
-            kind="bad_response",
-            retryable=True,
-        ) from None
-    usage = data.get("usage") if isinstance(data, dict) else None
-    counts: tuple[int, int] | None = None
-    if isinstance(usage, dict):
-        try:
-            counts = (int(usage["prompt_tokens"]), int(usage["completion_tokens"]))
-        except (KeyError, TypeError, ValueError):
-            counts = None
-    return str(text), counts, finish
-
-
-def _error_text(body: str) -> str:
-    try:
-        data = json.loads(body)
-        err = data.get("error", data) if isinstance(data, dict) else data
-        msg = err.get("message", err) if isinstance(err, dict) else err
-        return str(msg)
-    except ValueError:
-        return body.strip()
-
-
-def _scrub(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None  # an HTTP date: rare from these servers; the backoff applies
 
 
 def _estimate(messages: Sequence[Message]) -> int:

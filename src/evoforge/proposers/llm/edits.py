@@ -18,15 +18,17 @@ Two answer formats:
   holds a whole file is accepted when its code outside the blocks is unchanged.
 
 :func:`apply_answer` applies either and checks the result; every refusal is an
-:class:`EditRejected` whose message is the precise reason, recorded with the raw
-answer. ``<think>`` sections of reasoning models are ignored.
+:class:`EditRejected` whose message is the precise reason (for several fences:
+which fence, and what it lacks), recorded with the raw answer. Line ends are
+normalised first (CRLF and CR become LF); ``<think>`` sections of reasoning models
+are ignored.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from evoforge.candidate import Files
 from evoforge.program import (
@@ -46,6 +48,9 @@ _EDIT = re.compile(
     re.M | re.S,
 )
 _OPEN = re.compile(r"^[ \t]*<{5,}[ \t]*SEARCH", re.M)
+_DIVIDER = re.compile(r"^[ \t]*={5,}[ \t]*$", re.M)
+_CLOSE = re.compile(r"^[ \t]*>{5,}[ \t]*REPLACE", re.M)
+_FENCE_LINE = re.compile(r"^[ \t]*```", re.M)
 _FENCE = re.compile(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.M | re.S)
 _MARKER = re.compile(r"^\s*#\s*EVOLVE-BLOCK-(START|END)\b", re.M)
 _HEADER = re.compile(r"([\w./-]+)\s+block\s+(\d+)", re.I)
@@ -69,6 +74,14 @@ class Rewrite:
     path: str | None = None
     block: int | None = None
     """0-based index of the block within ``path``."""
+    fence: int = 0
+    """1-based position among the answer's code fences (0: the answer is no fence)."""
+    targets: tuple[tuple[str, int], ...] = ()
+    """The blocks it was found to rewrite (set while applying)."""
+
+    @property
+    def label(self) -> str:
+        return f"fence {self.fence}" if self.fence else "the answer"
 
 
 def apply_answer(
@@ -80,7 +93,7 @@ def apply_answer(
     EditRejected when the answer is empty, has no code, does not apply, changes
     code outside the blocks (against ``seed``), does not parse, or changes nothing.
     """
-    text = _THINK.sub("", answer)
+    text = _THINK.sub("", answer.replace("\r\n", "\n").replace("\r", "\n"))
     if not text.strip():
         raise EditRejected("empty answer")
     has_diff = bool(_OPEN.search(text))
@@ -89,6 +102,8 @@ def apply_answer(
         child, used = apply_diff(files, parse_diff(text, files)), "diff"
     elif has_code:
         child, used = apply_rewrite(files, parse_rewrite(text, files)), "rewrite"
+    elif len(_FENCE_LINE.findall(text)) % 2:
+        raise EditRejected("a code fence is opened and never closed (``` on a line of its own)")
     else:
         want = "SEARCH/REPLACE edits" if edit_format == "diff" else "fenced code blocks"
         raise EditRejected(f"no code in the answer (expected {want})")
@@ -116,10 +131,28 @@ def parse_diff(text: str, files: Files) -> list[Edit]:
     opened = len(_OPEN.findall(text))
     if opened > len(edits):
         raise EditRejected(
-            f"malformed SEARCH/REPLACE edit: {opened} opened, {len(edits)} complete "
-            "(each needs '=======' and '>>>>>>> REPLACE' on lines of their own)"
+            f"malformed SEARCH/REPLACE edit: {opened} opened, {len(edits)} complete; "
+            f"{_incomplete(text)}"
         )
     return edits
+
+
+def _incomplete(text: str) -> str:
+    """What the first SEARCH that opens no complete edit lacks."""
+    complete = [m.span() for m in _EDIT.finditer(text)]
+    opens = [m.start() for m in _OPEN.finditer(text)]
+    for n, start in enumerate(opens, 1):
+        if any(a <= start < b for a, b in complete):
+            continue
+        end = next((o for o in opens if o > start), len(text))
+        part = text[start:end]
+        divider = _DIVIDER.search(part)
+        if divider is None:
+            return f"edit {n} has no '=======' line after its SEARCH text"
+        if not _CLOSE.search(part, divider.end()):
+            return f"edit {n} has no '>>>>>>> REPLACE' line (the answer may be cut off)"
+        return f"edit {n}: '=======' and '>>>>>>> REPLACE' must be on lines of their own"
+    return "each needs '=======' and '>>>>>>> REPLACE' on lines of their own"
 
 
 def apply_diff(files: Files, edits: list[Edit]) -> dict[str, str]:
@@ -180,14 +213,14 @@ def parse_rewrite(text: str, files: Files) -> list[Rewrite]:
     """The fenced code blocks of ``text`` with the block each one names (if any)."""
     found: list[Rewrite] = []
     pos = 0
-    for m in _code_fences(text):
+    for n, m in enumerate(_code_fences(text), 1):
         header = _last_line(text[pos : m.start()])
         pos = m.end()
         named = _HEADER.search(header)
         if named and named.group(1) in files:
-            found.append(Rewrite(m.group(1), named.group(1), int(named.group(2)) - 1))
+            found.append(Rewrite(m.group(1), named.group(1), int(named.group(2)) - 1, n))
         else:
-            found.append(Rewrite(m.group(1), _path_before(header, files)))
+            found.append(Rewrite(m.group(1), _path_before(header, files), fence=n))
     if not found and _MARKER.search(text):
         found.append(Rewrite(text))  # markers without a fence: the whole answer is the code
     return found
@@ -198,36 +231,95 @@ def apply_rewrite(files: Files, rewrites: list[Rewrite]) -> dict[str, str]:
     blocks = _block_texts(files)
     order = list(blocks)
     given: dict[tuple[str, int], str] = {}
-    loose: list[str] = []
+    named: list[Rewrite] = []
+    loose: list[tuple[Rewrite, list[str]]] = []
     for rw in rewrites:
         inner = _insides(rw, files)
         if rw.path is not None and rw.block is not None:
+            where = f"{rw.label} ({rw.path} block {rw.block + 1})"
             if len(inner) != 1:
-                raise EditRejected(f"{rw.path} block {rw.block + 1}: give one block per fence")
+                raise EditRejected(f"{where} holds {len(inner)} blocks: give one block per fence")
             targets = [(rw.path, rw.block)]
             if targets[0] not in blocks:
                 count = sum(1 for k in order if k[0] == rw.path)
                 raise EditRejected(
-                    f"{rw.path} has {count} evolve block(s), no block {rw.block + 1}"
+                    f"{where}: {rw.path} has {count} evolve block(s), no block {rw.block + 1}"
                 )
         elif rw.path is not None and len(inner) == sum(1 for k in order if k[0] == rw.path):
             targets = [k for k in order if k[0] == rw.path]
         else:
-            loose.extend(inner)
+            loose.append((rw, inner))
             continue
         for key, new in zip(targets, inner, strict=True):
-            if key in given:
-                raise EditRejected(f"{key[0]} block {key[1] + 1} is rewritten twice")
+            first = next((o for o in named if key in o.targets), None)
+            if first is not None:
+                raise EditRejected(
+                    f"{key[0]} block {key[1] + 1} is rewritten twice ({first.label} and "
+                    f"{rw.label}): give each block once"
+                )
             given[key] = new
+        named.append(replace(rw, targets=tuple(targets)))
+    insides = [text for _, inner in loose for text in inner]
     if loose:
-        if given or len(loose) != len(order):
-            raise EditRejected(
-                f"the answer rewrites {len(loose)} block(s) without naming them and the program "
-                f"has {len(order)}: write 'PATH block N' before each fence"
-            )
-        given = dict(zip(order, loose, strict=True))
+        if given or len(insides) != len(order):
+            raise EditRejected(_unplaced(loose, named, order))
+        given = dict(zip(order, insides, strict=True))
     blocks.update(given)
     return _rebuild(files, blocks)
+
+
+def _unplaced(
+    loose: list[tuple[Rewrite, list[str]]], named: list[Rewrite], order: list[tuple[str, int]]
+) -> str:
+    """Why fences that name no block cannot be placed: which ones, and what is wrong."""
+    fix = "write 'PATH block N' before each fence"
+    for rw, inner in loose:
+        if rw.path is not None:
+            count = sum(1 for k in order if k[0] == rw.path)
+            return (
+                f"{rw.label} names {rw.path}, which has {_n(count, 'evolve block')}, but "
+                f"holds {len(inner)}: write '{rw.path} block N' before it"
+            )
+    which = _fences([rw for rw, _ in loose])
+    one = len(loose) == 1
+    if named:
+        others = "; ".join(f"{rw.label} names {_blocks(rw.targets)}" for rw in named)
+        return (
+            f"{which} {'names' if one else 'name'} no block while {others}: {fix} "
+            "(code that is no new block, an example say, belongs outside fences)"
+        )
+    given = sum(len(inner) for _, inner in loose)
+    blocks = _n(len(order), "evolve block")
+    if given > len(order):
+        return (
+            f"{which} {'holds' if one else 'hold'} {_n(given, 'block')} of code for the "
+            f"program's {blocks}, so which is the new code is ambiguous: {fix}"
+        )
+    return (
+        f"{which} {'rewrites' if one else 'rewrite'} {given} of the program's {blocks} "
+        f"without saying which: {fix}"
+    )
+
+
+def _fences(rewrites: list[Rewrite]) -> str:
+    """ "fence 2", "fences 1 and 3", "fences 1, 2 and 3" (or "the answer")."""
+    numbers = [str(rw.fence) for rw in rewrites if rw.fence]
+    if not numbers:
+        return "the answer"
+    if len(numbers) == 1:
+        return f"fence {numbers[0]}"
+    return f"fences {', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+def _blocks(targets: tuple[tuple[str, int], ...]) -> str:
+    path = targets[0][0]
+    if len(targets) == 1:
+        return f"{path} block {targets[0][1] + 1}"
+    return f"{path} (its {len(targets)} blocks)"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _insides(rw: Rewrite, files: Files) -> list[str]:

@@ -15,12 +15,15 @@ answer to the evolve blocks and check it. Outcomes:
   mutator) with operator "fallback-<op>" and ``meta["fallback"]`` saying why, and
   the LLM is asked again as each cool-down ends, so the run returns to it as soon
   as one answers;
-- budget reached: ``ProposerExhausted`` (the run ends) or, with ``on_budget =
-  "fallback"``, the mutator for the rest of the run.
+- budget reached (checked before each request): ``ProposerExhausted`` (the run
+  ends) or, with ``on_budget = "fallback"``, the mutator for the rest of the run.
 
-Every answer's tokens and cost are counted, kept or rejected. The bandit's arms
-and the ledger are the proposer's ``state()``, restored on resume. The API key
-never reaches the proposer: the client reads it from the environment per request.
+Every try the client makes goes to the ledger: each request the server received,
+each failure by its reason, and the tokens and cost of whatever the server may
+have billed (answers, kept or rejected, and failed tries that reached it). The
+bandit's arms and the ledger are the proposer's ``state()``, restored on resume.
+The API key never reaches the proposer: the client reads it from the environment
+per request.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from evoforge.proposers._base import (
     ProposerExhausted,
 )
 from evoforge.proposers.llm.bandit import ModelBandit
-from evoforge.proposers.llm.client import ChatClient, Completion, Endpoint, LLMError
+from evoforge.proposers.llm.client import Attempt, ChatClient, Completion, Endpoint, LLMError
 from evoforge.proposers.llm.edits import EditRejected, apply_answer
 from evoforge.proposers.llm.prompt import (
     TemplateError,
@@ -55,7 +58,8 @@ from evoforge.proposers.llm.prompt import (
     build_messages,
     load_templates,
 )
-from evoforge.proposers.llm.usage import Ledger
+from evoforge.proposers.llm.usage import Ledger, format_failures
+from evoforge.textsafe import printable
 
 log = logging.getLogger("evoforge.llm")
 FORMATS = ("diff", "rewrite")
@@ -90,6 +94,7 @@ class LLMProposer(Proposer):
             timeout_s=config.timeout_seconds,
             retries=config.retries,
             backoff_s=config.backoff_seconds,
+            max_answer_bytes=config.max_answer_kb * 1024,
             sleep=sleep,
             env=env,
         )
@@ -120,9 +125,7 @@ class LLMProposer(Proposer):
     ) -> Proposal:
         spent = self._ledger.exhausted()
         if spent:
-            if self.config.on_budget == "end":
-                raise ProposerExhausted(spent)
-            return self._fall_back(parents, feedback, rng, spent)
+            return self._budget_spent(parents, feedback, rng, spent)
         parent = parents[0]
         messages = build_messages(
             parent,
@@ -134,6 +137,9 @@ class LLMProposer(Proposer):
         )
         answer = self._ask(messages, rng)
         if answer is None:
+            spent = self._ledger.exhausted()  # failed tries may have spent the rest
+            if spent:
+                return self._budget_spent(parents, feedback, rng, spent)
             return self._fall_back(parents, feedback, rng, self._outage())
         key, completion = answer
         meta = self._account(key, completion, as_text(messages))
@@ -157,9 +163,10 @@ class LLMProposer(Proposer):
     def _ask(
         self, messages: list[dict[str, str]], rng: random.Random
     ) -> tuple[str, Completion] | None:
-        """An answer from some model, or None once none has answered for fallback_after_seconds."""
+        """An answer from some model; None once none has answered for
+        fallback_after_seconds, or once the budget is spent."""
         limit = self.config.fallback_after_seconds
-        while True:
+        while not self._ledger.exhausted():
             now = self.clock()
             ready = [k for k in self.endpoints if self._down_until.get(k, -1.0) <= now]
             if ready:
@@ -171,6 +178,7 @@ class LLMProposer(Proposer):
                         temperature=self.config.temperature,
                         max_tokens=self.config.max_output_tokens,
                         rng=rng,
+                        record=self._record,
                     )
                 except LLMError as exc:
                     self._set_aside(key, exc)
@@ -188,6 +196,21 @@ class LLMProposer(Proposer):
                     f"every model is set aside: {self._last_error}", retry_after=wait
                 )
             self.sleep(wait)
+        return None
+
+    def _record(self, attempt: Attempt) -> bool:
+        """Every try of every request, into the ledger; True while the budget allows a retry."""
+        self._ledger.record(attempt)
+        if not attempt.ok:
+            log.info(
+                "LLM %s try %d failed (%s, %d tokens counted): %s",
+                attempt.model,
+                attempt.number,
+                attempt.reason,
+                attempt.tokens_in + attempt.tokens_out,
+                attempt.detail,
+            )
+        return not self._ledger.exhausted()
 
     def _set_aside(self, key: str, exc: LLMError) -> None:
         now = self.clock()
@@ -200,7 +223,7 @@ class LLMProposer(Proposer):
             key,
             exc.attempts,
             self.config.cooldown_seconds,
-            exc,
+            printable(str(exc)),  # it quotes the server's answer
         )
 
     def _answered(self, key: str) -> None:
@@ -214,11 +237,20 @@ class LLMProposer(Proposer):
         since = self._outage_since if self._outage_since is not None else self.clock()
         return f"no LLM answered for {self.clock() - since:.0f}s (last error: {self._last_error})"
 
+    def _budget_spent(
+        self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random, spent: str
+    ) -> Proposal:
+        if self.config.on_budget == "end":
+            raise ProposerExhausted(spent)
+        return self._fall_back(parents, feedback, rng, spent)
+
     def _fall_back(
         self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random, reason: str
     ) -> Proposal:
         if not self._falling_back:
-            log.warning("%s: proposing with the built-in mutator until an LLM answers", reason)
+            log.warning(
+                "%s: proposing with the built-in mutator until an LLM answers", printable(reason)
+            )
             self._falling_back = True
         p = self.fallback.propose(parents, feedback, rng)
         return Proposal(
@@ -229,8 +261,8 @@ class LLMProposer(Proposer):
         )
 
     def _account(self, key: str, c: Completion, prompt: str) -> dict[str, Any]:
+        """The answer's record (the ledger has it already, from ``_record``)."""
         cost = self.endpoints[key].cost(c.tokens_in, c.tokens_out)
-        self._ledger.add(key, c.tokens_in, c.tokens_out, cost)
         self._bandit.answered(key, cost if self._priced else float(c.tokens_in + c.tokens_out))
         meta: dict[str, Any] = {
             "model": key,
@@ -244,6 +276,8 @@ class LLMProposer(Proposer):
         }
         if not c.usage_reported:
             meta["tokens_estimated"] = True
+        if c.failures:
+            meta["failed_tries"] = list(c.failures)
         return meta
 
     # -- learning and state -----------------------------------------------------------
@@ -271,6 +305,12 @@ class LLMProposer(Proposer):
         self._bandit.load_state(state.get("bandit", {}))
         self._ledger.load_state(state.get("usage", {}))
         self.fallback.load_state(state.get("fallback", {}))
+
+    def progress(self) -> str:
+        failed = self._ledger.failures()
+        if not failed:
+            return ""
+        return f"LLM requests {self._ledger.requests}, failed {format_failures(failed)}"
 
     @property
     def ledger(self) -> Ledger:

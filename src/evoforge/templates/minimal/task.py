@@ -24,25 +24,28 @@ class CurveTask(Task):
         (workdir / "inputs.json").write_text(json.dumps(xs))
 
     def score(self, workdir: Path) -> dict[str, float]:
+        return {
+            "neg_mse": _mean(self._neg_errors(workdir, "search", self.search_xs)),
+            "heldout_neg_mse": _mean(self._neg_errors(workdir, "heldout", self.heldout_xs)),
+        }
+
+    def example_scores(self, workdir: Path) -> dict[str, list[float]]:
+        # One score per search point (their mean is neg_mse): lets promotion ask whether
+        # a gain is more than a few points can give by chance.
+        return {"neg_mse": self._neg_errors(workdir, "search", self.search_xs)}
+
+    def _neg_errors(self, workdir: Path, split: str, xs: tuple[float, ...]) -> list[float]:
         out = read_json(workdir, "predictions.json")
-        metrics = {}
-        for split, xs, name in (
-            ("search", self.search_xs, "neg_mse"),
-            ("heldout", self.heldout_xs, "heldout_neg_mse"),
-        ):
-            preds = out.get(split) if isinstance(out, dict) else None
-            if not isinstance(preds, list) or len(preds) != len(xs):
-                raise OutputError(
-                    f"predictions.json: {split!r} must be a list of {len(xs)} numbers"
-                )
-            if not all(isinstance(p, (int, float)) for p in preds):
-                raise OutputError(
-                    f"predictions.json: {split!r} holds something that is not a number"
-                )
-            metrics[name] = -sum(
-                (p - target(x)) ** 2 for p, x in zip(preds, xs, strict=False)
-            ) / len(xs)
-        return metrics
+        preds = out.get(split) if isinstance(out, dict) else None
+        if not isinstance(preds, list) or len(preds) != len(xs):
+            raise OutputError(f"predictions.json: {split!r} must be a list of {len(xs)} numbers")
+        if not all(isinstance(p, (int, float)) for p in preds):
+            raise OutputError(f"predictions.json: {split!r} holds something that is not a number")
+        return [-((p - target(x)) ** 2) for p, x in zip(preds, xs, strict=True)]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
 task = CurveTask()
