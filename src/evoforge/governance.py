@@ -15,66 +15,24 @@ import os
 import signal
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evoforge.archive import Approval, Archive, SQLiteArchive
-from evoforge.audit import GENESIS, AuditLog, VerifyReport, verify
+from evoforge.audit import AuditLog
+from evoforge.config import ConfigError, parse_config
+from evoforge.promotion import Promoter
+from evoforge.run_audit import Audit, promote
 from evoforge.rundir import RunDir
 
-if TYPE_CHECKING:
-    from evoforge.promotion import Promoter
+__all__ = [
+    "ACTIONS", "Audit", "ControlError", "answer", "apply", "approve", "best_promotable",
+    "decide", "promote", "reject", "rollback", "stop", "submit_request", "take_requests",
+]  # fmt: skip
 
 
 class ControlError(ValueError):
     """The requested action is not possible (wrong state, unknown candidate...)."""
-
-
-@dataclass
-class Audit:
-    """The run's audit log, anchored in the archive: each entry's (seq, hash) is recorded
-    as ``audit_pending`` before its line is written and as ``audit_head`` after.
-
-    A crash between the writes leaves the log one entry past ``audit_head``; it
-    verifies because that entry is the pending one, and the next append goes on from
-    it. A line appended by anything else is not pending, and fails :meth:`verify`.
-    """
-
-    log: AuditLog
-    archive: Archive
-
-    def append(self, event: str, **data: Any) -> None:
-        entry = self.log.prepare(event, **data)
-        self.archive.set_meta("audit_pending", [entry.seq, entry.hash])
-        self.log.write(entry)
-        self.archive.set_meta("audit_head", [entry.seq, entry.hash])
-
-    def verify(self) -> VerifyReport:
-        """The log checked against what the archive recorded of it."""
-        anchor, pending = self.recorded(self.archive)
-        return verify(self.log.path, anchor=anchor, pending=pending)
-
-    @staticmethod
-    def recorded(
-        archive: Archive,
-    ) -> tuple[tuple[int, str] | None, tuple[int, str] | None]:
-        """(anchor, pending) as :func:`evoforge.audit.verify` takes them; the anchor is
-        None for a run that recorded nothing (its log is checked on its own)."""
-        head, pending = archive.get_meta("audit_head"), archive.get_meta("audit_pending")
-        anchor = None if head is None else (int(head[0]), str(head[1]))
-        if anchor is None and pending is not None:
-            anchor = (0, GENESIS)  # about to write its first entry when it stopped
-        return anchor, None if pending is None else (int(pending[0]), str(pending[1]))
-
-
-def promote(
-    archive: Archive, audit: Audit, cid: int, *, who: str, reason: str, evidence: dict[str, Any]
-) -> None:
-    move = archive.move_champion(cid, action="promote", reason=f"{who}: {reason}")
-    audit.append(
-        "promotion", candidate=cid, who=who, reason=reason, evidence=evidence, seq=move.seq
-    )
 
 
 def approve(archive: Archive, audit: Audit, cid: int, *, who: str, reason: str) -> str:
@@ -223,9 +181,6 @@ def _decided(
 def _promoter(archive: Archive, audit: Audit) -> Promoter:
     """The run's promoter, built from the config snapshot the run started with (the
     same settings the driver judges by), for recomputing evidence from stored runs."""
-    from evoforge.config import ConfigError, parse_config
-    from evoforge.promotion import Promoter  # here: promotion imports this module
-
     snapshot = archive.get_meta("config")
     if snapshot is None:
         raise ControlError(

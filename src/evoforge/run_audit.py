@@ -1,0 +1,59 @@
+"""The run's audit trail, anchored in its archive, and the audited move of a promotion.
+
+Below both the promoter (which promotes) and the people's controls (approve, reject,
+rollback), which therefore import it and not each other's modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from evoforge.archive import Archive
+from evoforge.audit import GENESIS, AuditLog, VerifyReport, verify
+
+
+@dataclass
+class Audit:
+    """The run's audit log, anchored in the archive: each entry's (seq, hash) is recorded
+    as ``audit_pending`` before its line is written and as ``audit_head`` after.
+
+    A crash between the writes leaves the log one entry past ``audit_head``; it
+    verifies because that entry is the pending one, and the next append goes on from
+    it. A line appended by anything else is not pending, and fails :meth:`verify`.
+    """
+
+    log: AuditLog
+    archive: Archive
+
+    def append(self, event: str, **data: Any) -> None:
+        entry = self.log.prepare(event, **data)
+        self.archive.set_meta("audit_pending", [entry.seq, entry.hash])
+        self.log.write(entry)
+        self.archive.set_meta("audit_head", [entry.seq, entry.hash])
+
+    def verify(self) -> VerifyReport:
+        """The log checked against what the archive recorded of it."""
+        anchor, pending = self.recorded(self.archive)
+        return verify(self.log.path, anchor=anchor, pending=pending)
+
+    @staticmethod
+    def recorded(
+        archive: Archive,
+    ) -> tuple[tuple[int, str] | None, tuple[int, str] | None]:
+        """(anchor, pending) as :func:`evoforge.audit.verify` takes them; the anchor is
+        None for a run that recorded nothing (its log is checked on its own)."""
+        head, pending = archive.get_meta("audit_head"), archive.get_meta("audit_pending")
+        anchor = None if head is None else (int(head[0]), str(head[1]))
+        if anchor is None and pending is not None:
+            anchor = (0, GENESIS)  # about to write its first entry when it stopped
+        return anchor, None if pending is None else (int(pending[0]), str(pending[1]))
+
+
+def promote(
+    archive: Archive, audit: Audit, cid: int, *, who: str, reason: str, evidence: dict[str, Any]
+) -> None:
+    move = archive.move_champion(cid, action="promote", reason=f"{who}: {reason}")
+    audit.append(
+        "promotion", candidate=cid, who=who, reason=reason, evidence=evidence, seq=move.seq
+    )
