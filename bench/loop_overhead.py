@@ -27,13 +27,14 @@ from pathlib import Path
 from evoforge.archive import SQLiteArchive
 from evoforge.audit import AuditLog
 from evoforge.candidate import Candidate, Evaluation
-from evoforge.executors import Job, LocalExecutor, RunContext
+from evoforge.executors import LocalExecutor
 from evoforge.gates import EvolveRegionGate
 from evoforge.governance import Audit
 from evoforge.loop import Loop
 from evoforge.loop_state import Budget, Stats
 from evoforge.promotion import Promoter
 from evoforge.proposers.mutate import Mutator
+from evoforge.runner import Job, RunContext
 from evoforge.sandbox._base import Limits
 from evoforge.selection import AgingTournament
 

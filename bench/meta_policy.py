@@ -23,8 +23,8 @@ from pathlib import Path
 
 from evoforge.meta.harness import LaneResult, candidates_to_target, efficiency, run_searches
 from evoforge.meta.metatask import load_tables
-from evoforge.meta.policy import InProcessPolicy, default_policy_source, load_policy_file
 from evoforge.meta.suite import build_tables, split
+from evoforge.policy import InProcessPolicy, default_policy_source, load_policy_file
 
 
 def to_target(

@@ -4,7 +4,7 @@ The candidate does nothing (a Python process that exits) and the task writes one
 file and returns a constant, so what differs between the two is the executor:
 a spawn process pool on this machine, or Ray tasks on a local Ray (started here,
 1 node, as many CPUs as the machine; the same code path as a remote cluster,
-minus the network). Both run the same jobs through the same ``worker.evaluate``.
+minus the network). Both run the same jobs through the same ``runner.evaluate``.
 
 Two figures per executor, after a warm-up (worker start-up is not counted):
 - latency: one job in flight at a time, submit to result, median and p90;
@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 from evoforge.candidate import Evaluation
-from evoforge.executors import Executor, Job, LocalExecutor, RunContext
+from evoforge.executors import Executor, LocalExecutor
 from evoforge.executors.ray import RayExecutor
+from evoforge.runner import Job, RunContext
 from evoforge.sandbox._base import Limits
 
 PROGRAM = "# EVOLVE-BLOCK-START\nX = 1.0\n# EVOLVE-BLOCK-END\n"

@@ -16,9 +16,7 @@ from evoforge.audit import (
     GENESIS,
     AuditEntry,
     AuditLog,
-    file_hashes,
     format_report,
-    hash_changes,
     parse_line,
     verify,
 )
@@ -241,29 +239,6 @@ def test_a_missing_log_fails_verification(tmp_path: Path) -> None:
     report = verify(tmp_path / "audit.jsonl")
     assert not report.ok
     assert format_report(report).endswith("audit: FAILED (1 problem in 0 entries)")
-
-
-def test_file_hashes_cover_folders_and_report_changes(tmp_path: Path) -> None:
-    (tmp_path / "task.py").write_text("task = 1\n")
-    data = tmp_path / "data"
-    (data / "__pycache__").mkdir(parents=True)
-    (data / "__pycache__" / "x.pyc").write_bytes(b"cache")
-    (data / "b.npy").write_bytes(b"bb")
-    (data / "a.npy").write_bytes(b"aa")
-    before = file_hashes([tmp_path / "task.py", Path("data")], tmp_path)
-    assert list(before) == ["data/a.npy", "data/b.npy", "task.py"]
-    assert before["data/a.npy"] == hashlib.sha256(b"aa").hexdigest()
-    (data / "a.npy").write_bytes(b"changed")
-    (data / "b.npy").unlink()
-    (data / "c.npy").write_bytes(b"new")
-    after = file_hashes([tmp_path / "task.py", data], tmp_path)
-    assert hash_changes(before, after) == [
-        "data/a.npy: changed",
-        "data/b.npy: removed",
-        "data/c.npy: added",
-    ]
-    with pytest.raises(FileNotFoundError):
-        file_hashes([tmp_path / "nope.npy"], tmp_path)
 
 
 # -- the log against the archive's records of it ----------------------------------

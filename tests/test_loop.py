@@ -14,8 +14,7 @@ from evoforge.archive import MemoryArchive
 from evoforge.audit import AuditLog
 from evoforge.candidate import Evaluation, Status
 from evoforge.config import ConfigError
-from evoforge.executors import InlineExecutor, Job
-from evoforge.executors.task_errors import task_raised
+from evoforge.executors import InlineExecutor
 from evoforge.gates import ConstraintGate, EvolveRegionGate
 from evoforge.governance import Audit
 from evoforge.loop import Loop
@@ -31,6 +30,7 @@ from evoforge.proposers._base import (
     ProposerBusy,
     ProposerExhausted,
 )
+from evoforge.runner import Job, task_raised
 from evoforge.selection import AgingTournament
 
 SEED = {"p.py": "# EVOLVE-BLOCK-START\nX = 0\n# EVOLVE-BLOCK-END\nprint(X)\n"}

@@ -15,7 +15,7 @@ import pytest
 from evoforge.archive import MemoryArchive
 from evoforge.audit import AuditLog
 from evoforge.candidate import Evaluation, Status
-from evoforge.executors import Executor, Job
+from evoforge.executors import Executor
 from evoforge.gates import EvolveRegionGate
 from evoforge.governance import Audit
 from evoforge.loop import Loop
@@ -24,6 +24,7 @@ from evoforge.program import replace_block
 from evoforge.promotion import Promoter
 from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
 from evoforge.proposers.mutate import Mutator
+from evoforge.runner import Job
 from evoforge.selection import AgingTournament
 
 SEED = {"p.py": "# EVOLVE-BLOCK-START\nX = 0\n# EVOLVE-BLOCK-END\nprint(X)\n"}

@@ -45,6 +45,36 @@ class Status(enum.StrEnum):
         return self in (Status.SUCCEEDED, Status.FAILED)
 
 
+class Flag(enum.StrEnum):
+    """The kinds of flag a candidate may carry. A flag is stored as a plain string: its
+    kind, or ``kind:metric`` (e.g. ``heldout_drop:gate_acc``)."""
+
+    NON_FINITE = "non_finite"
+    OUT_OF_BOUNDS = "out_of_bounds"
+    JUMP = "jump"
+    HELDOUT_DROP = "heldout_drop"
+    IMPLAUSIBLY_FAST = "implausibly_fast"
+    TASK_ERROR = "task_error"
+    TASK_TAMPERED = "task_tampered"
+
+    @property
+    def proposer_may_see(self) -> bool:
+        """False for flags built from gate metrics: showing them would leak hidden data."""
+        return self is not Flag.HELDOUT_DROP
+
+    def on(self, metric: str) -> str:
+        """The stored flag of this kind about ``metric``."""
+        return f"{self.value}:{metric}"
+
+    @classmethod
+    def kind_of(cls, flag: str) -> Flag | None:
+        """The kind of a stored flag; None for one evoforge does not know."""
+        try:
+            return cls(flag.split(":", 1)[0])
+        except ValueError:
+            return None
+
+
 def code_hash(files: Files) -> str:
     """Content address of a program: sha256 over its files in path order."""
     h = hashlib.sha256()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from evoforge.archive import Archive
+from evoforge.archive import ApprovalState, Archive
 from evoforge.candidate import Candidate
 from evoforge.program import program_blocks
 from evoforge.summary import format_rows, hidden_kinds
@@ -19,7 +19,7 @@ class MissingRecord(LookupError):
 
 def approval_rows(archive: Archive) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
-    for a in archive.approvals(states=["pending", "confirming"]):
+    for a in archive.approvals(states=[ApprovalState.PENDING, ApprovalState.CONFIRMING]):
         ev = a.evidence
         what = f"#{a.candidate_id} {a.state}"
         if "gain" in ev:
@@ -31,7 +31,7 @@ def approval_rows(archive: Archive) -> list[tuple[str, str]]:
         if flags:
             what += f", flags: {', '.join(flags)}"
         rows.append(("approval", what))
-    if any(a.state == "pending" for a in archive.approvals(states=["pending"])):
+    if archive.approvals(states=[ApprovalState.PENDING]):
         rows.append(("decide_with", "evoforge approve|reject [RUN] CAND --reason ..."))
     return rows
 

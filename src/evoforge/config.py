@@ -9,6 +9,7 @@ and what is wrong.
 
 from __future__ import annotations
 
+import enum
 import re
 import tomllib
 from pathlib import Path
@@ -29,6 +30,13 @@ CONFIG_NAME = "evoforge.toml"
 
 class ConfigError(ValueError):
     """The experiment cannot run as configured; the message says where and why."""
+
+
+class Direction(enum.StrEnum):
+    """Which way the objective is better; written as its value in ``evoforge.toml``."""
+
+    MAXIMIZE = "maximize"
+    MINIMIZE = "minimize"
 
 
 class _Section(BaseModel):
@@ -58,7 +66,7 @@ class TaskSection(_Section):
     module: str = "task.py"
     object: str = "task"
     objective: str
-    direction: Literal["maximize", "minimize"] = "maximize"
+    direction: Direction = Direction.MAXIMIZE
     heldout: list[str] = []
     """Test metrics: recorded and reported, never used for any decision."""
     gate: list[str] = []
@@ -399,7 +407,7 @@ class Config(_Section):
 
     @property
     def maximize(self) -> bool:
-        return self.task.direction == "maximize"
+        return self.task.direction == Direction.MAXIMIZE
 
 
 def parse_config(data: dict[str, Any], *, source: str = CONFIG_NAME) -> Config:

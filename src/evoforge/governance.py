@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from evoforge.archive import Approval, Archive, SQLiteArchive
+from evoforge.archive import Approval, ApprovalState, Archive, SQLiteArchive
 from evoforge.audit import AuditLog
 from evoforge.config import ConfigError, parse_config
 from evoforge.promotion import Promoter
@@ -46,7 +46,7 @@ def approve(archive: Archive, audit: Audit, cid: int, *, who: str, reason: str) 
             f"#{cid} was not promoted: {evidence['why_not']} (re-checked against the "
             f"current champion #{evidence['champion']}; reject it to close the request)"
         )
-    archive.put_approval(_decided(record, "approved", who, reason, evidence))
+    archive.put_approval(_decided(record, ApprovalState.APPROVED, who, reason, evidence))
     audit.append("approval", candidate=cid, who=who, reason=reason)
     promote(archive, audit, cid, who=who, reason=reason, evidence=evidence)
     return (
@@ -73,7 +73,7 @@ def best_promotable(archive: Archive, audit: Audit) -> int:
 
 def reject(archive: Archive, audit: Audit, cid: int, *, who: str, reason: str) -> str:
     record = _pending(archive, cid)
-    archive.put_approval(_decided(record, "rejected", who, reason))
+    archive.put_approval(_decided(record, ApprovalState.REJECTED, who, reason))
     audit.append("rejection", candidate=cid, who=who, reason=reason)
     return f"candidate #{cid} rejected; the champion is unchanged"
 
@@ -158,14 +158,18 @@ def answer(path: Path, text: str, *, ok: bool) -> None:
 def _pending(archive: Archive, cid: int) -> Approval:
     for record in archive.approvals():
         if record.candidate_id == cid:
-            if record.state != "pending":
+            if record.state != ApprovalState.PENDING:
                 raise ControlError(f"#{cid} is not waiting for approval (it is {record.state})")
             return record
     raise ControlError(f"#{cid} is not waiting for approval")
 
 
 def _decided(
-    record: Approval, state: str, who: str, reason: str, evidence: dict[str, Any] | None = None
+    record: Approval,
+    state: ApprovalState,
+    who: str,
+    reason: str,
+    evidence: dict[str, Any] | None = None,
 ) -> Approval:
     return Approval(
         record.candidate_id,

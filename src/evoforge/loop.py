@@ -16,9 +16,8 @@ at any instant resumes with nothing lost and nothing run twice.
 from __future__ import annotations
 
 import random
-import re
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,23 +26,39 @@ from typing import Any
 from evoforge.archive import Archive
 from evoforge.candidate import Candidate, Evaluation, Files, Status
 from evoforge.config import ConfigError
-from evoforge.executors import Executor, Job
-from evoforge.executors.task_errors import TASK_ERROR, split_failure
+from evoforge.executors import Executor
 from evoforge.gates import PreRunGate, check_all
-from evoforge.gates.detectors import GamingDetectors, visible_flags
+from evoforge.gates.detectors import GamingDetectors
 from evoforge.governance import Audit, ControlError, answer, apply
-from evoforge.loop_checks import check_metric_names, check_seed, seed_failure
-from evoforge.loop_state import Budget, Observer, SeedFailed, Stats, StopCheck, TaskError
+from evoforge.loop_checks import (
+    check_seed,
+    check_seed_metrics,
+    seed_failure,
+    seed_status,
+    task_error_stop,
+)
+from evoforge.loop_feedback import as_parent, for_proposer, proposer_feedback
+from evoforge.loop_records import child_of, not_charged, outcome, store_meta
+from evoforge.loop_state import (
+    Budget,
+    Draws,
+    Observer,
+    SeedFailed,
+    Stats,
+    StopCheck,
+    Streak,
+    TaskError,
+)
 from evoforge.program import unified_diff
 from evoforge.promotion import Promoter
 from evoforge.proposers._base import (
     Feedback,
-    Parent,
     ProposalError,
     Proposer,
     ProposerBusy,
     ProposerExhausted,
 )
+from evoforge.runner import TASK_ERROR, Job, split_failure
 from evoforge.selection import Selector
 
 PROPOSALS_PER_TURN = 16
@@ -78,10 +93,12 @@ class Loop:
     requests: Callable[[], list[tuple[Path, dict[str, Any]]]] = list
     observer: Observer | None = None
     clock: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = time.monotonic
+    """Times a turn of proposals (immune to changes of the wall clock)."""
+    sleep: Callable[[float], None] = time.sleep
     stats: Stats = field(init=False)
-    _rejections_in_a_row: int = field(init=False, default=0)
-    _streak: Counter[str] = field(init=False, default_factory=Counter)
-    _tries_at_size: tuple[int, int] = field(init=False, default=(-1, 0))
+    _streak: Streak = field(init=False, default_factory=Streak)
+    _draws: Draws = field(init=False, default_factory=Draws)
     _exhausted: str = field(init=False, default="")
     _halt: str = field(init=False, default="")
     _task_failure: TaskError | None = field(init=False, default=None)
@@ -92,7 +109,9 @@ class Loop:
     # -- the loop ---------------------------------------------------------------
     def run(self) -> str:
         """Run until the budget is spent or a stop is asked; returns why it ended."""
-        self.stats = self._stats_from_archive()
+        self.stats = Stats.of_archive(
+            self.archive, budget=self.budget.candidates, objective=self.objective, now=self.clock()
+        )
         self.proposer.load_state(self.archive.get_meta("proposer_state", {}))
         self._requeue_interrupted()
         if self.archive.size() == 0:
@@ -100,7 +119,7 @@ class Loop:
             self._submit(self._record_seed())
         stopping = None
         while True:
-            stopping = stopping or self.stop() or self._halt_reason()
+            stopping = stopping or self.stop() or ("now" if self._halt else None)
             if stopping == "now":
                 self._stop_now()
                 return self._halt or "stopped"
@@ -109,15 +128,16 @@ class Loop:
                 self._submit_confirmations()
             # A bounded turn of proposals, then what finished and what people asked: a
             # streak of rejected proposals never keeps a result or a stop waiting.
-            turn_ends, proposed = time.monotonic() + TURN_SECONDS, 0
+            turn_ends, proposed = self.monotonic() + TURN_SECONDS, 0
             while not stopping and self._may_start_another():
-                if proposed >= PROPOSALS_PER_TURN or time.monotonic() >= turn_ends:
+                if proposed >= PROPOSALS_PER_TURN or self.monotonic() >= turn_ends:
                     break
                 proposed += 1
                 if not self._propose_and_submit():
                     if self.executor.in_flight() == 0 and not self._exhausted:
                         # no successful candidate exists and none is running: none ever will
-                        raise SeedFailed(f"no candidate to select from: {self._seed_failure()}")
+                        seed = seed_status(self.archive.get(1))
+                        raise SeedFailed(f"no candidate to select from: {seed}")
                     break
             more = not stopping and self._may_start_another()
             for job, evaluation in self.executor.poll(timeout=0.0 if more else 0.25):
@@ -128,77 +148,44 @@ class Loop:
             self.stats.in_flight = self.executor.in_flight()
             self._notify(None)
             if self.executor.in_flight() == 0 and self._busy() and not stopping:
-                time.sleep(min(0.2, self._busy_until - self.clock()))  # the proposer asked to wait
+                self.sleep(min(0.2, self._busy_until - self.clock()))  # the proposer asked to wait
                 continue
             if self.executor.in_flight() == 0 and (stopping or not self._may_start_another()):
                 if not stopping and self._submit_confirmations():
                     continue  # the budget is spent, but a challenger is still being judged
                 self.executor.shutdown(kill=False)
-                reason = self._halt or ("stopped" if stopping else self._why_done())
+                # no verdict: the executor has no room at all (a cluster without live nodes)
+                reason = self._halt or ("stopped" if stopping else self._verdict())
+                reason = reason or "wall budget spent"
                 self.audit.append("run_end", reason=reason, evaluated=self.stats.evaluated)
                 return reason
 
     def _may_start_another(self) -> bool:
         if self.executor.in_flight() >= min(self.workers, self.executor.capacity()):
             return False
-        started = self.stats.evaluated + self._candidates_in_flight
-        if self.budget.candidates is not None and started >= self.budget.candidates:
-            return False
-        if self.budget.deadline is not None and self.clock() >= self.budget.deadline:
-            return False
-        if self.budget.cpu_seconds is not None and self.stats.cpu_s >= self.budget.cpu_seconds:
-            return False
-        if self._exhausted or self._busy():
-            return False
-        return self._rejections_in_a_row < self.budget.max_consecutive_rejections
+        return not self._busy() and self._verdict() is None
+
+    def _verdict(self) -> str | None:
+        """Why the budget lets no other candidate start (and so why the run ends), if it does not."""
+        return self.budget.verdict(
+            started=self.stats.evaluated + self._candidates_in_flight, now=self.clock(),
+            cpu_s=self.stats.cpu_s, streak=self._streak, exhausted=self._exhausted,
+        )  # fmt: skip
 
     def _busy(self) -> bool:
         return self.clock() < self._busy_until
 
-    def _halt_reason(self) -> str | None:
-        return "now" if self._halt else None
-
-    def _seed_failure(self) -> str:
-        seed = self.archive.get(1)
-        return f"the seed is {seed.status.value}" + (f": {seed.failure}" if seed.failure else "")
-
-    def _why_done(self) -> str:
-        if self.budget.cpu_seconds is not None and self.stats.cpu_s >= self.budget.cpu_seconds:
-            return "CPU budget spent"
-        if self._exhausted:
-            return f"proposer exhausted: {self._exhausted}"
-        if self._rejections_in_a_row >= self.budget.max_consecutive_rejections:
-            return f"proposer exhausted: {self._streak_summary()}"
-        if self.budget.candidates is not None and self.stats.evaluated >= self.budget.candidates:
-            return "finished"
-        return "wall budget spent"
-
-    def _streak_summary(self) -> str:
-        """Why the last proposals in a row made nothing to run, most frequent first."""
-        n = self._rejections_in_a_row
-        common = self._streak.most_common(3)
-        if len(common) == 1:
-            return f"{n} proposals in a row made nothing to run, every one: {common[0][0]}"
-        listed = "; ".join(f"{why} ({count})" for why, count in common)
-        return f"{n} proposals in a row made nothing to run: {listed}"
-
-    def _missed(self, why: str) -> None:
-        """One more proposal in the current streak that made nothing to run."""
-        self._rejections_in_a_row += 1
-        self._streak[re.sub(r"#\d+", "#N", why)[:300]] += 1
-
     # -- proposing --------------------------------------------------------------
     def _propose_and_submit(self) -> bool:
         """Propose one child and run it (or record why not); False when no parent exists yet."""
-        size, tries = self._tries_at_size
-        self._tries_at_size = (self.archive.size(), tries + 1 if size == self.archive.size() else 0)
+        self._draws.next_try(self.archive.size())
         island, parents = self.selector.pick(
             self.archive, objective=self.objective, maximize=self.maximize,
             rng=self._rng("select"), n=self.proposer.arity,
         )  # fmt: skip
         if not parents:
             return False
-        with_code = [self._parent(p) for p in parents]
+        with_code = [as_parent(self.archive, p) for p in parents]
         feedback = self._feedback()
         try:
             proposal = self.proposer.propose(with_code, feedback, self._rng("propose"))
@@ -214,29 +201,19 @@ class Loop:
             return True
         child = dict(proposal.files)
         code_hash = self.archive.put_code(child)
-        base = Candidate(
-            id=0,
-            code_hash=code_hash,
-            parent_ids=tuple(p.id for p in parents),
-            generation=1 + max(p.generation for p in parents),
-            island=island,
-            proposer=self.proposer.name,
-            operator=proposal.operator,
-            diff=unified_diff(with_code[0].files, child),
-            note=proposal.note,
-            extra=self._store_meta(proposal.meta),
-        )
+        base = child_of(
+            parents, code_hash=code_hash, island=island, proposer=self.proposer.name,
+            operator=proposal.operator, diff=unified_diff(with_code[0].files, child),
+            note=proposal.note, extra=store_meta(self.archive, proposal.meta),
+        )  # fmt: skip
         decision = check_all(self.gates, child, seed=self.seed_files)
         if not decision.ok:
-            self.stats.rejected += 1
             self._not_run(base, Status.REJECTED, "; ".join(decision.reasons), parents)
             return True
         earlier = self.archive.find_code(code_hash)
         if earlier is not None:
-            self.stats.duplicates += 1
             self._not_run(base, Status.DUPLICATE, f"same code as #{earlier.id}", parents)
             return True
-        self._rejections_in_a_row = 0
         self._streak.clear()
         self._submit(self.archive.add(base))
         return True
@@ -244,40 +221,26 @@ class Loop:
     def _not_run(self, base: Candidate, status: Status, why: str, parents: list[Candidate]) -> None:
         """A child kept from running (gates, duplicate): recorded, and told to the
         proposer, so a bandit learns that the operator's proposal was wasted."""
-        child = self.archive.add(_finished(base, status, failure=why))
-        self._missed(why if status == Status.REJECTED else "same code as an earlier candidate")
-        self.proposer.tell(
-            self._for_proposer(child), [self._for_proposer(p) for p in parents], self._feedback()
+        now = self.clock()
+        child = self.archive.add(replace(base, status=status, failure=why, finished_at=now))
+        self.stats.count(status)
+        self._streak.missed(
+            why if status == Status.REJECTED else "same code as an earlier candidate"
         )
+        self._tell(child, parents)
+
+    def _tell(self, child: Candidate, parents: Sequence[Candidate]) -> None:
+        """How a child did, to its proposer: the one place it is told, what it may see only."""
+        shown = [for_proposer(p) for p in parents]
+        self.proposer.tell(for_proposer(child), shown, self._feedback())
+
         self._save_proposer_state()
 
-    def _for_proposer(self, c: Candidate) -> Candidate:
-        # Held-out metrics, and flags built from them, never reach a proposer: strip
-        # them here, in one place.
-        return replace(c, heldout={}, flags=visible_flags(c.flags))
-
-    def _parent(self, c: Candidate) -> Parent:
-        return Parent(self._for_proposer(c), self.archive.get_code(c.code_hash))
-
     def _feedback(self) -> Feedback:
-        direction = "maximize" if self.maximize else "minimize"
-        if not self.proposer.wants_context:
-            return Feedback(objective=self.objective, direction=direction, seed=self.seed_files)
-        top = self.archive.top(self.objective, maximize=self.maximize, limit=3)
-        # Beside the best, a few recent successes (often other islands, other ideas).
-        seen = {c.id for c in top}
-        recent_ok = [c for c in self.archive.recent(island=None, limit=8) if c.id not in seen]
-        recent = self.archive.candidates(
-            statuses=(Status.FAILED,), since_id=max(0, self.archive.size() - 30)
-        )
-        return Feedback(
-            objective=self.objective,
-            direction=direction,
-            seed=self.seed_files,
-            best=self._parent(top[0]) if top else None,
-            inspirations=[self._parent(c) for c in [*top[1:], *recent_ok[-2:]]],
-            recent_failures=[self._for_proposer(c) for c in recent[-3:]],
-        )
+        return proposer_feedback(
+            self.archive, objective=self.objective, maximize=self.maximize,
+            seed=self.seed_files, context=self.proposer.wants_context,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Stop the proposer's background work and keep its last state (run end, any way)."""
@@ -289,32 +252,24 @@ class Loop:
         if state:
             self.archive.set_meta("proposer_state", dict(state))
 
-    def _store_meta(self, meta: Mapping[str, Any]) -> dict[str, Any]:
-        extra = {k: v for k, v in meta.items() if k not in ("prompt", "response")}
-        for key in ("prompt", "response"):
-            if key in meta:
-                extra[f"{key}_blob"] = self.archive.put_blob(str(meta[key]))
-        return extra
-
     def _record_failed_proposal(
-        self, exc: ProposalError, parents: list[Candidate], island: int
+        self, exc: ProposalError | ProposerExhausted, parents: list[Candidate], island: int
     ) -> None:
         """A proposal that produced no usable child: recorded (with its raw answer) when it cost something."""
         self.stats.proposal_errors += 1
-        self._missed(str(exc))
+        self._streak.missed(str(exc))
         self._save_proposer_state()  # a rejected answer may have cost tokens
         if not exc.meta:
             return
         self.archive.add(
-            Candidate(
-                id=0, code_hash=parents[0].code_hash, parent_ids=tuple(p.id for p in parents),
-                generation=1 + max(p.generation for p in parents), island=island,
+            child_of(
+                parents, code_hash=parents[0].code_hash, island=island,
                 proposer=self.proposer.name, operator=str(exc.meta.get("operator", "")),
                 status=Status.REJECTED, failure=f"proposal rejected: {exc}",
-                finished_at=self.clock(), extra=self._store_meta(exc.meta),
+                finished_at=self.clock(), extra=store_meta(self.archive, exc.meta),
             )
         )  # fmt: skip
-        self.stats.rejected += 1
+        self.stats.count(Status.REJECTED)
 
     def _record_seed(self) -> Candidate:
         code_hash = self.archive.put_code(self.seed_files)
@@ -359,28 +314,11 @@ class Loop:
         self._candidates_in_flight -= 1
         if self._is_seed(job):
             self._check_seed_metrics(job, ev)
-        run = ev.run
+        examples = self.archive.put_blob(ev.examples) if ev.examples else ""
         cand = self.archive.update(
-            job.candidate_id,
-            status=Status.SUCCEEDED if ev.ok else Status.FAILED,
-            metrics=dict(ev.metrics),
-            heldout=dict(ev.heldout),
-            examples=self.archive.put_blob(ev.examples) if ev.examples else "",
-            failure=ev.failure,
-            flags=ev.flags,
-            finished_at=self.clock(),
-            wall_s=run.wall_s if run else 0.0,
-            cpu_s=run.cpu_s if run else 0.0,
-            max_rss_kb=run.max_rss_kb if run else 0,
-            exit_code=run.exit_code if run else None,
-            stdout_tail=run.stdout_tail if run else "",
-            stderr_tail=run.stderr_tail if run else "",
+            job.candidate_id, **outcome(ev), examples=examples, finished_at=self.clock()
         )
-        self.stats.evaluated += 1
-        if ev.ok:
-            self.stats.succeeded += 1
-        else:
-            self.stats.failed += 1
+        self.stats.count(cand.status)
         if cand.proposer == "seed" and not ev.ok:
             self.executor.shutdown(kill=True)
             raise SeedFailed(seed_failure(ev, cand.stderr_tail))
@@ -389,9 +327,7 @@ class Loop:
         if cand.flags:
             self.audit.append("flags", candidate=cand.id, flags=list(cand.flags))
         if cand.parent_ids:
-            parents = [self._for_proposer(self.archive.get(i)) for i in cand.parent_ids]
-            self.proposer.tell(self._for_proposer(cand), parents, self._feedback())
-            self._save_proposer_state()
+            self._tell(cand, [self.archive.get(i) for i in cand.parent_ids])
         if ev.ok and self.archive.champion() is None:
             self.archive.move_champion(cand.id, action="seed", reason="the seed program")
         elif ev.ok:
@@ -406,13 +342,10 @@ class Loop:
         """The config's metric names against those the task returned for the seed, before
         the seed's record exists for a proposer or the selector to read; on a mismatch
         the seed goes back to pending and the run ends with a ConfigError."""
-        if not (ev.metrics or ev.heldout):
-            return  # the seed failed before the task scored it: SeedFailed says why
-        declared = {"[task] objective": [self.objective], **self.declared_metrics}
         try:
-            check_metric_names(declared, [*ev.metrics, *ev.heldout])
+            check_seed_metrics(self.objective, self.declared_metrics, ev)
         except ConfigError as exc:
-            self._not_charged(job.candidate_id, failure=str(exc))
+            not_charged(self.archive, job.candidate_id, failure=str(exc))
             self.executor.shutdown(kill=True)
             raise
 
@@ -431,21 +364,15 @@ class Loop:
         if job.purpose != "confirm":
             self._candidates_in_flight -= 1
             why = f"{message}; the task's error, not charged"  # runs again on resume
-            self._notify(self._not_charged(job.candidate_id, failure=why))
-        if seed or self.stats.task_errors >= self.max_task_errors:
-            times = "on the seed" if seed else f"{self.stats.task_errors} times"
-            reason = f"the task raised {times}: {message}"
+            self._notify(not_charged(self.archive, job.candidate_id, failure=why))
+        reason = task_error_stop(
+            message, seed=seed, count=self.stats.task_errors, limit=self.max_task_errors
+        )
+        if reason is not None:
             self._halt = f"stopped: {reason}"
             self._task_failure = TaskError(reason, traceback=tb)
         elif job.purpose == "confirm":
             self.executor.submit(job)
-
-    def _not_charged(self, cid: int, *, failure: str) -> Candidate:
-        """Back to pending, its attempt not counted: the run's fault, not the candidate's."""
-        cand = self.archive.get(cid)
-        return self.archive.update(
-            cid, status=Status.PENDING, attempts=max(0, cand.attempts - 1), failure=failure
-        )
 
     def _detect(self, cand: Candidate) -> Candidate:
         """Gaming detectors, with the first parent and the recent gains as reference."""
@@ -467,8 +394,7 @@ class Loop:
                     cand.id, status=Status.FAILED, finished_at=self.clock(),
                     failure=f"interrupted {cand.attempts} times (driver stopped or crashed while it ran)",
                 )  # fmt: skip
-                self.stats.evaluated += 1
-                self.stats.failed += 1
+                self.stats.count(Status.FAILED)
             else:
                 self._submit(cand)
 
@@ -491,49 +417,13 @@ class Loop:
         self._refresh_best()
 
     # -- bookkeeping ------------------------------------------------------------
-    def _stats_from_archive(self) -> Stats:
-        counts = self.archive.counts()
-        stats = Stats(
-            budget=self.budget.candidates,
-            evaluated=counts[Status.SUCCEEDED] + counts[Status.FAILED],
-            succeeded=counts[Status.SUCCEEDED],
-            failed=counts[Status.FAILED],
-            rejected=counts[Status.REJECTED],
-            duplicates=counts[Status.DUPLICATE],
-            started_at=self.clock(),
-            elapsed_before=float(self.archive.get_meta("elapsed_s", 0.0) or 0.0),
-        )
-        self.stats = stats
-        champ = self.archive.champion()
-        if champ is not None:
-            self._set_best(champ)
-        return stats
-
     def _refresh_best(self) -> None:
-        champ = self.archive.champion()
-        if champ is not None and champ.id != self.stats.champion_id:
-            self._set_best(champ)
-
-    def _set_best(self, champ: Candidate) -> None:
-        self.stats.best = champ.score(self.objective)
-        self.stats.best_heldout = dict(champ.heldout)
-        self.stats.champion_id = champ.id
+        self.stats.follow(self.archive.champion(), self.objective)
 
     def _rng(self, purpose: str) -> random.Random:
-        # Derived from the run seed, the archive's size and how often a proposal was
-        # tried at that size: reproducible, a resumed run does not replay the choices it
-        # already made, and a failed proposal (which records nothing) is not retried
-        # with the very draws that made it fail.
-        size = self.archive.size()
-        tries = self._tries_at_size[1] if self._tries_at_size[0] == size else 0
-        return random.Random(f"{self.run_seed}:{purpose}:{size}" + (f":{tries}" if tries else ""))
+        return self._draws.rng(self.run_seed, purpose, self.archive.size())
 
     def _notify(self, finished: Candidate | None) -> None:
         if self.observer is not None:
             self.stats.proposer_note = self.proposer.progress()
             self.observer.update(self.stats, finished)
-
-
-def _finished(base: Candidate, status: Status, *, failure: str) -> Candidate:
-    now = time.time()
-    return Candidate(**{**base.__dict__, "status": status, "failure": failure, "finished_at": now})

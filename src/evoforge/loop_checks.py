@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 
-from evoforge.candidate import Evaluation, Files
+from evoforge.candidate import Candidate, Evaluation, Files
 from evoforge.config import CONFIG_NAME, ConfigError
 from evoforge.gates import PreRunGate, check_all
 
@@ -59,6 +59,17 @@ def check_metric_names(declared: Mapping[str, Sequence[str]], returned: Iterable
     )
 
 
+def check_seed_metrics(
+    objective: str, declared: Mapping[str, Sequence[str]], ev: Evaluation
+) -> None:
+    """Raise ConfigError when the objective or a name ``declared`` beyond it is not among
+    the metrics the task returned for the seed; nothing to check when the seed failed
+    before the task scored it (SeedFailed says why)."""
+    if ev.metrics or ev.heldout:
+        names = {"[task] objective": [objective], **declared}
+        check_metric_names(names, [*ev.metrics, *ev.heldout])
+
+
 def _did_you_mean(name: str, have: Sequence[str]) -> str:
     folded = {h.lower(): h for h in have}
     close = difflib.get_close_matches(name.lower(), list(folded), n=1, cutoff=0.6)
@@ -79,3 +90,17 @@ def seed_failure(ev: Evaluation, stderr_tail: str) -> str:
     if any(f.startswith("out_of_bounds:") for f in ev.flags):
         return f"task.score returned an invalid metric for the seed: {ev.failure}"
     return f"the seed program failed: {ev.failure}\n{stderr_tail[-1500:]}"
+
+
+def seed_status(seed: Candidate) -> str:
+    """The seed's state, in the words that say why no candidate can be selected."""
+    return f"the seed is {seed.status.value}" + (f": {seed.failure}" if seed.failure else "")
+
+
+def task_error_stop(message: str, *, seed: bool, count: int, limit: int) -> str | None:
+    """Why the run stops after the task raised ``count`` times (this time ``message``),
+    or None to go on: at once for the seed, at ``limit`` otherwise."""
+    if not seed and count < limit:
+        return None
+    times = "on the seed" if seed else f"{count} times"
+    return f"the task raised {times}: {message}"

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from evoforge.archive import Approval, Archive, Rerun
+from evoforge.archive import Approval, ApprovalState, Archive, Rerun
 from evoforge.candidate import Candidate, Evaluation, Status, unpack_examples
 from evoforge.config import Config
 from evoforge.run_audit import Audit, promote
@@ -104,7 +104,7 @@ class Promoter:
         champ, bar = self.archive.champion(), self._bar()
         if champ is None or bar is None or not self._better(cand, bar):
             return
-        self.archive.put_approval(Approval(cand.id, "confirming", {}, self.clock()))
+        self.archive.put_approval(Approval(cand.id, ApprovalState.CONFIRMING, {}, self.clock()))
         if self.reruns == 0:
             self._decide(cand, champ)
 
@@ -162,7 +162,8 @@ class Promoter:
     # -- deciding ---------------------------------------------------------------
     def _pending(self) -> list[Candidate]:
         return [
-            self.archive.get(a.candidate_id) for a in self.archive.approvals(states=["pending"])
+            self.archive.get(a.candidate_id)
+            for a in self.archive.approvals(states=[ApprovalState.PENDING])
         ]
 
     def _bar(self) -> Candidate | None:
@@ -179,7 +180,8 @@ class Promoter:
         """The best waiting challenger; those that no longer beat the bar are declined."""
         champ, bar = self.archive.champion(), self._bar()
         waiting = [
-            self.archive.get(a.candidate_id) for a in self.archive.approvals(states=["confirming"])
+            self.archive.get(a.candidate_id)
+            for a in self.archive.approvals(states=[ApprovalState.CONFIRMING])
         ]
         waiting.sort(key=lambda c: -self._signed(c))
         for cand in waiting:
@@ -189,7 +191,7 @@ class Promoter:
                     if champ is not None and bar.id == champ.id
                     else f"does not beat #{bar.id}, which waits for approval"
                 )
-                self._close(cand, "declined", {"reason": why})
+                self._close(cand, ApprovalState.DECLINED, {"reason": why})
                 continue
             return cand
         return None
@@ -200,7 +202,7 @@ class Promoter:
     def _decide(self, chal: Candidate, champ: Candidate) -> None:
         evidence = self.evidence(chal, champ)
         if evidence["why_not"]:
-            self._close(chal, "declined", evidence)
+            self._close(chal, ApprovalState.DECLINED, evidence)
             self.audit.append(
                 "promotion_declined", candidate=chal.id, champion=champ.id, evidence=evidence
             )
@@ -209,12 +211,12 @@ class Promoter:
         if self.approval == "threshold" and evidence["gain"] > self.threshold_gain:
             wait = True
         if wait:
-            self._close(chal, "pending", evidence)
+            self._close(chal, ApprovalState.PENDING, evidence)
             self.audit.append(
                 "approval_requested", candidate=chal.id, champion=champ.id, evidence=evidence
             )
             return
-        self._close(chal, "promoted", evidence)
+        self._close(chal, ApprovalState.PROMOTED, evidence)
         promote(
             self.archive,
             self.audit,
@@ -348,7 +350,7 @@ class Promoter:
         return ""
 
     # -- bookkeeping --------------------------------------------------------------
-    def _close(self, cand: Candidate, state: str, evidence: dict[str, Any]) -> None:
+    def _close(self, cand: Candidate, state: ApprovalState, evidence: dict[str, Any]) -> None:
         old = next((a for a in self.archive.approvals() if a.candidate_id == cand.id), None)
         requested = old.requested_at if old else self.clock()
         self.archive.put_approval(Approval(cand.id, state, evidence, requested, self.clock()))

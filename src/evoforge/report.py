@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evoforge.archive import ApprovalState
+from evoforge.config import Direction
 from evoforge.dashboard import api
 from evoforge.rundir import RunDir
 
@@ -222,7 +224,7 @@ def score_lines(
         "champion_heldout": [(m["t"], m["heldout"]) for m in champ if m["heldout"] is not None],
         "raw_best": [],
     }
-    sign = 1 if ov["direction"] != "minimize" else -1
+    sign = 1 if ov["direction"] != Direction.MINIMIZE else -1
     ok = [r for r in rows if r["t"] and r["status"] == "succeeded" and r["score"] is not None]
     for r in sorted(ok, key=lambda r: r["t"]):
         raw = lines["raw_best"]
@@ -318,7 +320,8 @@ def _flags(rows: Sequence[Mapping[str, Any]], ov: Mapping[str, Any]) -> str:
         ("rejected before running", str(c["rejected"])),
         ("duplicates", str(c["duplicate"])),
     ]
-    declined = [a for a in ov["approvals"] if a["state"] in ("rejected", "declined")]
+    closed = (ApprovalState.REJECTED, ApprovalState.DECLINED)
+    declined = [a for a in ov["approvals"] if a["state"] in closed]
     pairs += [(f"#{a['candidate']} {a['state']}", a["why"]) for a in declined]
     return _table(["what", "count / why"], pairs)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from evoforge.archive import Archive, SQLiteArchive
-from evoforge.audit import AuditLog, file_hashes, format_report
+from evoforge.audit import AuditLog, format_report
 from evoforge.candidate import dumps
 from evoforge.config import (
     AutoMLSection,
@@ -31,15 +31,7 @@ from evoforge.config import (
     parse_config,
     seed_files,
 )
-from evoforge.executors import (
-    Executor,
-    InlineExecutor,
-    LocalExecutor,
-    RunContext,
-    evaluate,
-    load_task,
-)
-from evoforge.executors.exposure import exposed_reads
+from evoforge.executors import Executor, InlineExecutor, LocalExecutor
 from evoforge.gates import EvolveRegionGate, PreRunGate
 from evoforge.gates.constraints import (
     DEFAULT_FORBIDDEN_CALLS,
@@ -51,13 +43,14 @@ from evoforge.gates.detectors import GamingDetectors
 from evoforge.governance import Audit, take_requests
 from evoforge.loop import Loop
 from evoforge.loop_state import Budget, Observer, Stats, TaskError
-from evoforge.meta.policy import Decider
-from evoforge.meta.wiring import build_selector, load_policy, wrap_mutator
+from evoforge.policy import Decider
 from evoforge.promotion import Promoter, validation_caveat
 from evoforge.proposers._base import Proposer
 from evoforge.rundir import RunDir, create_run
+from evoforge.runner import RunContext, evaluate, exposed_reads, file_hashes, load_task
 from evoforge.sandbox._base import Limits, Sandbox
 from evoforge.tasks import Task
+from evoforge.wiring import build_selector, load_policy, wrap_mutator
 
 
 @dataclass(frozen=True)
@@ -139,7 +132,7 @@ def _drive(
     task = load_task(experiment, config.task.module, config.task.object)
     policy = load_policy(config, experiment)
     hashes = trusted_hashes(experiment, config, task)
-    compat = str(getattr(task, "compat_mode", "") or "")
+    compat = str(task.compat_mode or "")
     if compat:  # a weaker scoring mode (e.g. OpenEvolve's self-reported metrics): recorded, said
         archive.set_meta("compat_mode", compat)
         print(f"warning: compatibility mode: {compat}", file=sys.stderr)

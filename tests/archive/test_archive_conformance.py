@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from evoforge.archive import Archive, Rerun, SchemaError, SQLiteArchive, open_archive
+from evoforge.archive import (
+    Archive,
+    FinishedCandidateError,
+    Rerun,
+    SchemaError,
+    SQLiteArchive,
+    open_archive,
+)
 from evoforge.candidate import Candidate, Status, pack_examples, unpack_examples
 
 
@@ -60,6 +67,40 @@ def test_update_refuses_unknown_fields(archive: Archive) -> None:
         archive.update(c.id, bogus=1)
     with pytest.raises(KeyError):
         archive.update(99, status=Status.FAILED)
+
+
+@pytest.mark.parametrize(
+    "status", [Status.SUCCEEDED, Status.FAILED, Status.REJECTED, Status.DUPLICATE]
+)
+def test_a_finished_candidates_result_is_final(archive: Archive, status: Status) -> None:
+    c = add(archive, {"a.py": "1"})
+    c = archive.update(c.id, status=status, metrics={"acc": 0.5}, heldout={"test": 0.4},
+                       flags=("jump",), failure="f", finished_at=1.0)  # fmt: skip
+    for change in (
+        {"metrics": {"acc": 0.9}},
+        {"heldout": {"test": 0.9}},
+        {"status": Status.PENDING},
+        {"status": Status.RUNNING},
+        {"failure": ""},
+        {"finished_at": 2.0},
+        {"flags": ()},  # a raised flag is never dropped
+        {"flags": ("implausibly_fast",), "metrics": {"acc": 0.9}},  # nothing is written
+    ):
+        with pytest.raises(FinishedCandidateError, match=f"#{c.id} is {status.value}"):
+            archive.update(c.id, **change)
+        assert archive.get(c.id) == c
+    assert archive.update(c.id, metrics={"acc": 0.5}, status=status) == c  # no change
+    flagged = archive.update(c.id, flags=("jump", "heldout_drop:gate"))  # the detectors' flags
+    assert flagged.flags == ("jump", "heldout_drop:gate") and flagged.metrics == {"acc": 0.5}
+
+
+def test_unfinished_candidates_may_change_and_go_back_to_pending(archive: Archive) -> None:
+    c = add(archive, {"a.py": "1"})
+    running = archive.update(c.id, status=Status.RUNNING, attempts=1, failure="")
+    assert archive.update(c.id, status=Status.PENDING, attempts=0).status is Status.PENDING
+    assert running.attempts == 1
+    done = archive.update(c.id, status=Status.SUCCEEDED, metrics={"acc": 0.5})
+    assert done.status is Status.SUCCEEDED and done.metrics == {"acc": 0.5}
 
 
 def test_top_recent_and_counts(archive: Archive) -> None:

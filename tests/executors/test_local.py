@@ -8,8 +8,8 @@ import time
 import uuid
 from pathlib import Path
 
-from evoforge.executors import Job, RunContext
 from evoforge.executors.local import LocalExecutor
+from evoforge.runner import Job, RunContext
 from evoforge.sandbox import Limits
 
 SLEEPER = """import pathlib, sys, time

@@ -21,7 +21,7 @@ import pytest
 from evoforge import session
 from evoforge.archive import SQLiteArchive
 from evoforge.candidate import Status
-from evoforge.executors import Job, RunContext
+from evoforge.runner import Job, RunContext
 from evoforge.sandbox._base import Limits
 
 from experiment_helpers import set_config

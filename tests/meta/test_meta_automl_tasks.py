@@ -15,8 +15,8 @@ from evoforge.meta.automl_tasks import (
 )
 from evoforge.meta.harness import run_searches
 from evoforge.meta.metarun import MetaSettings, run_meta
-from evoforge.meta.policy import InProcessPolicy, default_policy_source
 from evoforge.meta.suite import Scorer, all_tasks, split
+from evoforge.policy import InProcessPolicy, default_policy_source
 from evoforge.proposers._base import Feedback, Parent, ProposalError
 
 FEEDBACK = Feedback(objective="score", direction="maximize")

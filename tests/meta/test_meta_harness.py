@@ -1,6 +1,6 @@
 from evoforge.meta.harness import auc, candidates_to_target, efficiency, run_searches
-from evoforge.meta.policy import InProcessPolicy, default_policy_source
 from evoforge.meta.suite import split
+from evoforge.policy import InProcessPolicy, default_policy_source
 
 
 def test_searches_are_deterministic_monotone_and_normalised() -> None:

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from evoforge.meta.policy import Lane, PolicyError, default_policy_source
 from evoforge.meta.protocol import DECISION_LIMITS, SandboxedPolicy
+from evoforge.policy import Lane, PolicyError, default_policy_source
 from evoforge.sandbox import Limits, ProcessSandbox
 
 LANE = Lane(

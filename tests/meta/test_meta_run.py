@@ -8,7 +8,7 @@ from evoforge.audit import verify
 from evoforge.cli import app
 from evoforge.meta.metarun import MetaSettings, compare
 from evoforge.meta.metatask import MetaTask
-from evoforge.meta.policy import check_policy, default_policy_source
+from evoforge.policy import check_policy, default_policy_source
 from evoforge.tasks import OutputError
 
 

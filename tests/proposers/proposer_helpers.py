@@ -26,7 +26,7 @@ PARENT = Parent(PARENT_RECORD, SEED)
 
 class Fixed(Proposer):
     """Always the same child (``X = x``); records what it is told and what it restored.
-    ``fails`` names the ProposalError class it raises instead of proposing."""
+    ``fails`` names the ProposalError or ProposerBusy class it raises instead of proposing."""
 
     def __init__(
         self,
@@ -34,7 +34,7 @@ class Fixed(Proposer):
         x: int = 2,
         *,
         exhausted: bool = False,
-        fails: type[ProposalError] | None = None,
+        fails: type[ProposalError | ProposerBusy] | None = None,
     ) -> None:
         self.name = name
         self.x = x

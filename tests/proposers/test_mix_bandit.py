@@ -13,13 +13,13 @@ from evoforge import session
 from evoforge.archive import SQLiteArchive
 from evoforge.archive.memory import MemoryArchive
 from evoforge.candidate import Candidate, Status
-from evoforge.meta.bandit import improvement
 from evoforge.proposers import (
     Feedback,
     Proposal,
     ProposalError,
 )
 from evoforge.proposers._base import ProposerBusy
+from evoforge.proposers.bandit import improvement
 from evoforge.proposers.mix import MixedProposer
 from evoforge.summary import operator_rows, proposer_rows, run_summary
 

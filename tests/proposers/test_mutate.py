@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evoforge.candidate import Candidate
+from evoforge.operators import OPERATORS
 from evoforge.program import frame_violations, syntax_errors
 from evoforge.proposers import Feedback, Mutator, Parent, Proposal, ProposalError
-from evoforge.proposers.mutate import OPERATORS, crossover
+from evoforge.proposers.mutate import crossover
 from evoforge.proposers.sites import Site, check_annotations, find_sites, set_values
 
 from proposer_helpers import MODEL, TRAIN

@@ -13,7 +13,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from evoforge.archive import MemoryArchive
 from evoforge.audit import AuditLog
 from evoforge.candidate import Candidate, Evaluation, Files, Status, code_hash
-from evoforge.executors import InlineExecutor, Job
+from evoforge.executors import InlineExecutor
 from evoforge.gates import EvolveRegionGate
 from evoforge.governance import Audit
 from evoforge.loop import Loop
@@ -24,6 +24,7 @@ from evoforge.proposers.optuna import OptunaProposer, sampler_class
 from evoforge.proposers.optuna_space import distributions
 from evoforge.proposers.params import Param, parse_spec
 from evoforge.proposers.sites import declared_space, find_sites
+from evoforge.runner import Job
 from evoforge.selection import AgingTournament
 
 PROGRAM = """\

@@ -216,7 +216,7 @@ def test_reads_another_candidates_scratch(hostile: Hostile, tmp_path: Path) -> N
 def test_loads_a_bundled_data_set_the_task_forgot_to_hide(hostile: Hostile) -> None:
     """A task that lists no hidden path: the candidate loads scikit-learn's breast-cancer
     set, labels and all. Libraries' bundled data sets are hidden by default."""
-    from evoforge.executors.exposure import sandbox_hidden
+    from evoforge.runner import sandbox_hidden
     from evoforge.tasks import Task
 
     class Careless(Task):  # the user's first task: no hidden_paths, no files

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from evoforge.executors.exposure import exposed_reads
+from evoforge.runner import exposed_reads
 from evoforge.sandbox import LayeredSandbox, Limits
 from evoforge.tasks import Task
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evoforge.archive._base import SCHEMA_VERSION, Approval, Archive, ChampionMove, Rerun
+from evoforge.archive._base import (
+    SCHEMA_VERSION,
+    Approval,
+    ApprovalState,
+    Archive,
+    ChampionMove,
+    FinishedCandidateError,
+    Rerun,
+)
 from evoforge.archive.memory import MemoryArchive
 from evoforge.archive.sqlite import SchemaError, SQLiteArchive
 
@@ -22,8 +30,10 @@ def open_archive(url: str, *, readonly: bool = False) -> Archive:
 __all__ = [
     "SCHEMA_VERSION",
     "Approval",
+    "ApprovalState",
     "Archive",
     "ChampionMove",
+    "FinishedCandidateError",
     "MemoryArchive",
     "Rerun",
     "SQLiteArchive",

@@ -12,6 +12,7 @@ Implementations need not be thread-safe; each process opens its own archive.
 from __future__ import annotations
 
 import abc
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,18 +46,34 @@ class Rerun:
     """Blob hash of its per-example scores ("" when the task gives none)."""
 
 
+class ApprovalState(enum.StrEnum):
+    """The fate of a promotion request: CONFIRMING -> PENDING -> APPROVED | REJECTED
+    (by a person), or CONFIRMING -> DECLINED (lost to the champion beyond noise) |
+    PROMOTED (auto). Stored as its value."""
+
+    CONFIRMING = "confirming"
+    PENDING = "pending"
+    DECLINED = "declined"
+    PROMOTED = "promoted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 @dataclass(frozen=True)
 class Approval:
-    """A promotion request and its fate: confirming -> pending -> approved | rejected,
-    or confirming -> declined (lost to the champion beyond noise) / promoted (auto)."""
+    """A promotion request and its fate (see :class:`ApprovalState`; a state given as
+    its string value is taken as the enum, an unknown one is a ValueError)."""
 
     candidate_id: int
-    state: str
+    state: ApprovalState
     evidence: Mapping[str, Any]
     requested_at: float
     decided_at: float | None = None
     who: str = ""
     reason: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", ApprovalState(self.state))
 
 
 class Archive(abc.ABC):
@@ -84,7 +101,12 @@ class Archive(abc.ABC):
 
     @abc.abstractmethod
     def update(self, candidate_id: int, **fields: Any) -> Candidate:
-        """Change fields of a recorded candidate; returns the new record."""
+        """Change fields of a recorded candidate; returns the new record.
+
+        A finished candidate's record is final (see :func:`check_update`): only flags may
+        be added (the gaming detectors run after the result is recorded) and per-example
+        scores filled in where none were recorded; any other change raises
+        :class:`FinishedCandidateError` and writes nothing."""
 
     @abc.abstractmethod
     def get(self, candidate_id: int) -> Candidate:
@@ -139,7 +161,7 @@ class Archive(abc.ABC):
         """Insert or replace the approval record of ``approval.candidate_id``."""
 
     @abc.abstractmethod
-    def approvals(self, *, states: Iterable[str] | None = None) -> list[Approval]:
+    def approvals(self, *, states: Iterable[ApprovalState] | None = None) -> list[Approval]:
         """Approval records in request order, optionally filtered by state."""
 
     # -- metadata -------------------------------------------------------------------
@@ -166,3 +188,31 @@ def check_fields(fields: Mapping[str, Any]) -> None:
     unknown = set(fields) - set(CANDIDATE_FIELDS) - {"id"}
     if unknown or "id" in fields:
         raise ValueError(f"cannot update fields: {sorted(unknown | ({'id'} & set(fields)))}")
+
+
+class FinishedCandidateError(ValueError):
+    """An update would change the record of a finished candidate; the message names the fields."""
+
+
+def check_update(current: Candidate, fields: Mapping[str, Any]) -> None:
+    """Refuse an update that changes a finished (SUCCEEDED, FAILED, REJECTED, DUPLICATE)
+    candidate, which every backend calls before writing. Allowed: a value equal to the
+    stored one, ``flags`` that keep every flag already raised, and ``examples`` where
+    none were stored (an archive from before per-example scores)."""
+    status = Status(current.status)
+    if not status.is_finished():
+        return
+    refused = []
+    for name, value in sorted(fields.items()):
+        old = getattr(current, name)
+        if name == "flags" and set(old) <= set(value):
+            continue
+        if name == "examples" and not old:
+            continue
+        if value != old:
+            refused.append(name)
+    if refused:
+        raise FinishedCandidateError(
+            f"candidate #{current.id} is {status.value}: its record is final, "
+            f"cannot change {', '.join(refused)}"
+        )

@@ -8,7 +8,15 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from evoforge.archive._base import Approval, Archive, ChampionMove, Rerun, check_fields
+from evoforge.archive._base import (
+    Approval,
+    ApprovalState,
+    Archive,
+    ChampionMove,
+    Rerun,
+    check_fields,
+    check_update,
+)
 from evoforge.candidate import Candidate, Files, Status, code_hash
 
 
@@ -48,7 +56,9 @@ class MemoryArchive(Archive):
 
     def update(self, candidate_id: int, **fields: Any) -> Candidate:
         check_fields(fields)
-        rec = dataclasses.replace(self.get(candidate_id), **fields)
+        current = self.get(candidate_id)
+        check_update(current, fields)
+        rec = dataclasses.replace(current, **fields)
         self._cands[candidate_id - 1] = rec
         return rec
 
@@ -121,8 +131,8 @@ class MemoryArchive(Archive):
         self._approvals.pop(approval.candidate_id, None)
         self._approvals[approval.candidate_id] = approval
 
-    def approvals(self, *, states: Iterable[str] | None = None) -> list[Approval]:
-        wanted = None if states is None else set(states)
+    def approvals(self, *, states: Iterable[ApprovalState] | None = None) -> list[Approval]:
+        wanted = None if states is None else {ApprovalState(s) for s in states}
         rows = sorted(self._approvals.values(), key=lambda a: (a.requested_at, a.candidate_id))
         return [a for a in rows if wanted is None or a.state in wanted]
 

@@ -19,10 +19,12 @@ from typing import Any
 from evoforge.archive._base import (
     SCHEMA_VERSION,
     Approval,
+    ApprovalState,
     Archive,
     ChampionMove,
     Rerun,
     check_fields,
+    check_update,
 )
 from evoforge.candidate import Candidate, Files, Status, code_hash, dumps
 
@@ -226,6 +228,7 @@ class SQLiteArchive(Archive):
         sets = ", ".join(f"{k}=?" for k in row)
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
+            check_update(self.get(candidate_id), fields)
             cur = self._conn.execute(
                 f"UPDATE candidates SET {sets} WHERE id=?", (*row.values(), candidate_id)
             )
@@ -345,22 +348,22 @@ class SQLiteArchive(Archive):
         a = approval
         self._write(
             "INSERT OR REPLACE INTO approvals VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (a.candidate_id, a.state, dumps(a.evidence), a.requested_at, a.decided_at, a.who,
+            (a.candidate_id, a.state.value, dumps(a.evidence), a.requested_at, a.decided_at, a.who,
              a.reason),
         )  # fmt: skip
 
-    def approvals(self, *, states: Iterable[str] | None = None) -> list[Approval]:
+    def approvals(self, *, states: Iterable[ApprovalState] | None = None) -> list[Approval]:
         sql = "SELECT candidate_id, state, evidence, requested_at, decided_at, who, reason FROM approvals"
         params: list[Any] = []
         if states is not None:
-            wanted = list(states)
+            wanted = [ApprovalState(s).value for s in states]
             sql += f" WHERE state IN ({', '.join('?' for _ in wanted)})"
             params = wanted
         rows = self._conn.execute(sql + " ORDER BY requested_at, candidate_id", params)
         return [
             Approval(
                 int(c),
-                str(st),
+                ApprovalState(st),
                 json.loads(ev),
                 float(rq),
                 None if dc is None else float(dc),

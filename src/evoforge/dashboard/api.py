@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from evoforge.archive import Archive, SQLiteArchive
+from evoforge.archive import ApprovalState, Archive, SQLiteArchive
 from evoforge.archive.sqlite import connect
 from evoforge.audit import AuditLog, verify
 from evoforge.candidate import Candidate, Status
@@ -57,7 +57,7 @@ def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
                     "hidden_metrics": hidden_metrics(config),
                     "evaluated": counts[Status.SUCCEEDED] + counts[Status.FAILED],
                     "budget": (config.get("budget") or {}).get("candidates"),
-                    "pending_approvals": len(archive.approvals(states=["pending"])),
+                    "pending_approvals": len(archive.approvals(states=[ApprovalState.PENDING])),
                     "champion": best,
                     "started_at": archive.get_meta("started_at"),
                 }
@@ -78,7 +78,7 @@ def overview(run: RunDir) -> dict[str, Any]:
             approvals.append(
                 {
                     "candidate": a.candidate_id,
-                    "state": a.state,
+                    "state": a.state.value,
                     "evidence": dict(a.evidence),
                     "requested_at": a.requested_at,
                     "decided_at": a.decided_at,
@@ -247,7 +247,7 @@ def candidate(run: RunDir, cid: int) -> dict[str, Any]:
             "approval": None
             if approval is None
             else {
-                "state": approval.state,
+                "state": approval.state.value,
                 "who": approval.who,
                 "reason": approval.reason,
                 "why": _why(approval.state, approval.evidence, approval.who, approval.reason),
@@ -329,9 +329,9 @@ def _figures(
     }
 
 
-def _why(state: str, evidence: Mapping[str, Any], who: str, reason: str) -> str:
+def _why(state: ApprovalState, evidence: Mapping[str, Any], who: str, reason: str) -> str:
     """What a decided approval says: a person's reason, or the promoter's from its evidence."""
-    if state == "declined":
+    if state == ApprovalState.DECLINED:
         return decline_reason(evidence)
     return f"{who}: {reason}" if who else reason
 

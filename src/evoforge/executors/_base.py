@@ -12,10 +12,11 @@ import abc
 import contextlib
 import os
 import signal
+from collections.abc import Iterable
 from pathlib import Path
 
 from evoforge.candidate import Evaluation
-from evoforge.executors.worker import Job
+from evoforge.runner import Job
 
 
 class Executor(abc.ABC):
@@ -38,12 +39,17 @@ class Executor(abc.ABC):
         """Stop; with ``kill`` every running candidate is killed first."""
 
 
-def kill_active(active_dir: Path) -> list[int]:
-    """Kill every candidate process group recorded in ``active_dir``; returns the pgids."""
+def kill_active(active_dir: Path, keys: Iterable[str] | None = None) -> list[int]:
+    """Kill the candidate process groups recorded in ``active_dir`` (only those of ``keys``,
+    when given: the pid files are named by ``Job.key``); returns the pgids."""
+    if keys is None:
+        if not active_dir.is_dir():
+            return []
+        files = list(active_dir.iterdir())
+    else:
+        files = [active_dir / key for key in keys]
     killed: list[int] = []
-    if not active_dir.is_dir():
-        return killed
-    for entry in active_dir.iterdir():
+    for entry in files:
         try:
             pgid = int(entry.read_text().strip() or "0")
         except (OSError, ValueError):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from evoforge.candidate import Evaluation
 from evoforge.executors._base import Executor
-from evoforge.executors.worker import Job
+from evoforge.runner import Job
 
 
 class InlineExecutor(Executor):

@@ -15,12 +15,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
+import os
 import shutil
 from collections import deque
 
 from evoforge.candidate import Evaluation
 from evoforge.executors._base import Executor, kill_active
-from evoforge.executors.worker import Job, RunContext, evaluate, worker_init
+from evoforge.runner import Job, RunContext, evaluate
 
 
 class LocalExecutor(Executor):
@@ -98,3 +99,14 @@ class LocalExecutor(Executor):
         for process in list(processes.values()):
             with contextlib.suppress(Exception):
                 process.join(timeout=2.0)
+
+
+def worker_init() -> None:
+    """Make a pool worker die with the driver (and its candidates with it)."""
+    import ctypes
+    import signal
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:  # the driver died before we set it
+        os._exit(1)

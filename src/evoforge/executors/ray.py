@@ -1,7 +1,7 @@
 """Candidates on a Ray cluster: the driver keeps the loop, Ray only places work.
 
-Each job is one Ray task that calls ``worker.evaluate`` on the node Ray picks:
-the same trusted worker code, the same sandbox and the same scoring as the local
+Each job is one Ray task that calls ``runner.evaluate`` on the node Ray picks:
+the same trusted runner code, the same sandbox and the same scoring as the local
 executor, so a candidate is isolated by the runner on that node, never by Ray.
 The task's scoring runs there in the trusted Ray worker, reading its hidden
 labels from where the task says; ``evaluate`` checks the task's file hashes
@@ -30,10 +30,7 @@ This module imports Ray: it is imported only when the ray executor is chosen.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -55,7 +52,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from evoforge.candidate import Evaluation
 from evoforge.executors._base import Executor, kill_active
-from evoforge.executors.worker import Job, RunContext, evaluate
+from evoforge.runner import Job, RunContext, evaluate
 
 LOST = (WorkerCrashedError, NodeDiedError, LocalRayletDiedError, ObjectLostError, OutOfMemoryError)
 """Errors that say where a job ran was lost, not that the job itself is at fault."""
@@ -71,7 +68,7 @@ def node_active_dir(active_dir: Path, node_id: str) -> Path:
 
 
 def run_on_node(ctx: RunContext, job: Job) -> Evaluation:
-    """The Ray task: ``worker.evaluate`` on this node, its pid file in this node's folder."""
+    """The Ray task: ``runner.evaluate`` on this node, its pid file in this node's folder."""
     active = node_active_dir(ctx.active_dir, ray.get_runtime_context().get_node_id())
     active.mkdir(parents=True, exist_ok=True)
     return evaluate(replace(ctx, active_dir=active), job)
@@ -79,18 +76,8 @@ def run_on_node(ctx: RunContext, job: Job) -> Evaluation:
 
 def kill_on_node(active_dir: Path, keys: list[str]) -> list[int]:
     """Kill the process groups of ``keys`` recorded on this node; returns the pgids."""
-    folder = node_active_dir(active_dir, ray.get_runtime_context().get_node_id())
-    killed: list[int] = []
-    for key in keys:
-        try:
-            pgid = int((folder / key).read_text().strip() or "0")
-        except (OSError, ValueError):
-            continue
-        if pgid > 1:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pgid, signal.SIGKILL)
-            killed.append(pgid)
-    return killed
+    node = ray.get_runtime_context().get_node_id()
+    return kill_active(node_active_dir(active_dir, node), keys)
 
 
 class RayExecutor(Executor):

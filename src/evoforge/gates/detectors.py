@@ -2,8 +2,8 @@
 
 Flags never change a score; they are recorded with the candidate, shown wherever
 it appears, and a flagged candidate is never promoted automatically. Flags built
-from gate metrics start with ``heldout_`` and are never shown to proposers, so
-the hidden data cannot leak into the search through them. Test metrics (``[task]
+from gate metrics (:class:`~evoforge.candidate.Flag` says which) are never shown to
+proposers, so the hidden data cannot leak into the search through them. Test metrics (``[task]
 heldout``) are never looked at here: a flag changes what happens to a candidate,
 and the test split must stay out of every decision.
 
@@ -24,7 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from evoforge.candidate import Candidate
+from evoforge.candidate import Candidate, Flag
 
 
 def metric_flags(
@@ -34,17 +34,18 @@ def metric_flags(
     flags: list[str] = []
     for name, value in sorted(metrics.items()):
         if not math.isfinite(value):
-            flags.append(f"non_finite:{name}")
+            flags.append(Flag.NON_FINITE.on(name))
         elif name in bounds:
             lo, hi = bounds[name]
             if not lo <= value <= hi:
-                flags.append(f"out_of_bounds:{name}")
+                flags.append(Flag.OUT_OF_BOUNDS.on(name))
     return flags
 
 
 def visible_flags(flags: Sequence[str]) -> tuple[str, ...]:
-    """The flags a proposer may see (none derived from held-out metrics)."""
-    return tuple(f for f in flags if not f.startswith("heldout_"))
+    """The flags a proposer may see: none derived from held-out metrics, and none of a
+    kind evoforge does not know (it cannot tell what such a flag reveals)."""
+    return tuple(f for f in flags if (kind := Flag.kind_of(f)) and kind.proposer_may_see)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class GamingDetectors:
         positive = [g for g in recent_gains if g > 0]
         enough = len(positive) >= self.jump_history
         if gain is not None and enough and gain > self.jump_factor * max(positive):
-            flags.append("jump")
+            flags.append(Flag.JUMP.value)
         if gain is not None and gain > 0:
             for name in sorted(self.gate):
                 value, before = child.heldout.get(name), parent.heldout.get(name)
@@ -83,7 +84,7 @@ class GamingDetectors:
                     continue
                 drop = (before - value) if self.maximize else (value - before)
                 if drop > self.heldout_drop:
-                    flags.append(f"heldout_drop:{name}")
+                    flags.append(Flag.HELDOUT_DROP.on(name))
         if parent.wall_s >= 1.0 and child.wall_s * self.fast_factor < parent.wall_s:
-            flags.append("implausibly_fast")
+            flags.append(Flag.IMPLAUSIBLY_FAST.value)
         return tuple(flags)

@@ -18,7 +18,7 @@ kept only when they cost at least ``min_drop`` of its fitness. The task's best
 Children are made by the engine's :class:`~evoforge.domains.automl.Mutator`
 (:class:`AutomlProposer`) in :func:`repair_space`. A policy answers with weights
 for the built-in mutator's operators (its frame is fixed and
-:func:`~evoforge.meta.policy.read_answer` accepts no other names), so these map
+:func:`~evoforge.policy.read_answer` accepts no other names), so these map
 one to one onto the engine's mutation types (:data:`OPERATOR_MUTATIONS`), and a
 lane's records and per-operator statistics use the policy's names: ``step``
 (the smallest move) is ``alter_param``, ``choice`` (switch an option)

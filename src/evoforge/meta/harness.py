@@ -1,7 +1,7 @@
 """Inner searches driven by a policy, and the sample-efficiency metric (trusted code).
 
 :func:`run_searches` runs one search per (task, seed) "lane", all in lock-step
-rounds: each round asks the policy (one :class:`~evoforge.meta.policy.Decider`
+rounds: each round asks the policy (one :class:`~evoforge.policy.Decider`
 call for every lane at once) for the parents of ``batch`` children per lane,
 the operator weights and the step size; the harness then makes each child with
 the real built-in :class:`~evoforge.proposers.mutate.Mutator` (for algorithm
@@ -24,14 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evoforge.candidate import Candidate, code_hash
+from evoforge.config import Direction
 from evoforge.meta.automl_tasks import AutomlProposer, repair_space
-from evoforge.meta.policy import Decider, Decision, Lane
 from evoforge.meta.suite import InnerTask, Scorer, Table
+from evoforge.policy import POOL_CAP, Decider, Decision, Lane
 from evoforge.proposers._base import Feedback, Parent, ProposalError, Proposer
 from evoforge.proposers.mutate import Mutator
-
-POOL_CAP = 256
-"""At most this many of a lane's most recent candidates are sent to the policy."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +98,7 @@ def run_searches(
             s = _Search(task, scorer, seed, base, scorer.best())
             s.add(dict(seed_files), base, "seed", None)
             searches.append(s)
-    feedback = Feedback(objective="score", direction="maximize")
+    feedback = Feedback(objective="score", direction=Direction.MAXIMIZE)
     done = 0
     rnd = 0
     while done < candidates:

@@ -22,15 +22,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evoforge import session
 from evoforge.archive import SQLiteArchive
 from evoforge.audit import AuditLog
 from evoforge.governance import Audit
 from evoforge.loop_state import Observer
 from evoforge.meta.harness import LaneResult, efficiency, run_searches
 from evoforge.meta.metatask import OBJECTIVE, load_tables
-from evoforge.meta.policy import POLICY_FILE, PolicyError, default_policy_source, load_policy_file
 from evoforge.meta.protocol import SandboxedPolicy
 from evoforge.meta.suite import Table, build_tables, split
+from evoforge.policy import POLICY_FILE, PolicyError, default_policy_source, load_policy_file
 from evoforge.sandbox import ProcessSandbox, Sandbox, SandboxOptions, build_sandbox
 
 RESULT_FILE = "meta-result.json"
@@ -158,8 +159,6 @@ def run_meta(
     log: Callable[[str], None] = print,
 ) -> MetaOutcome:
     """Run a meta-run into ``out`` and decide on its best policy (see the module docstring)."""
-    from evoforge import session
-
     exp = build_experiment(out, settings, log=log)
     outcome = session.start(exp, observer=observer, allow_weak=settings.allow_weak)
     archive = SQLiteArchive(outcome.run.archive)

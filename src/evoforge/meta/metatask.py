@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from evoforge.meta.harness import LaneResult, efficiency, run_searches
-from evoforge.meta.policy import POLICY_FILE, PolicyError
 from evoforge.meta.protocol import SandboxedPolicy
 from evoforge.meta.suite import Table, split
+from evoforge.policy import POLICY_FILE, PolicyError
 from evoforge.sandbox import ProcessSandbox, Sandbox, SandboxOptions, build_sandbox
 from evoforge.tasks import OutputError, Task
 

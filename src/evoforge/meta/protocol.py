@@ -14,7 +14,7 @@ sandbox runs a process to completion with its input closed and its files copied
 in and back, which is what makes it strong; a round costs about a quarter of a
 second, and one round answers every search of a meta-candidate at once.
 A policy that crashes, overruns its limits or answers garbage raises
-:class:`~evoforge.meta.policy.PolicyError` with the reason.
+:class:`~evoforge.policy.PolicyError` with the reason.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from evoforge.meta.policy import POLICY_FILE, Decider, Decision, Lane, PolicyError, read_answer
+from evoforge.policy import POLICY_FILE, Decider, Decision, Lane, PolicyError, read_answer
 from evoforge.sandbox import Limits, RunSpec, Sandbox
 
 DECISION_LIMITS = Limits(

@@ -11,7 +11,9 @@ from evoforge.proposers._base import (
     Proposal,
     ProposalError,
     Proposer,
+    ProposerBusy,
     ProposerExhausted,
+    ProposerSignal,
 )
 from evoforge.proposers.mutate import Mutator
 from evoforge.proposers.params import ParamSpecError
@@ -25,6 +27,8 @@ __all__ = [
     "Proposal",
     "ProposalError",
     "Proposer",
+    "ProposerBusy",
     "ProposerExhausted",
+    "ProposerSignal",
     "check_annotations",
 ]

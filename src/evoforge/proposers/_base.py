@@ -8,7 +8,8 @@ so a proposer may return a bad child and the run goes on.
 
 The random generator is passed in so runs are reproducible and a proposer holds
 no hidden random state. Constructors store configuration only.
-A proposer that cannot produce a child raises :class:`ProposalError` with why.
+A proposer that cannot produce a child raises :class:`ProposalError` with why; one
+that cannot propose now, or ever again, raises a :class:`ProposerSignal` instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evoforge.candidate import Candidate, Files
+from evoforge.config import Direction
 
 
 class ProposalError(RuntimeError):
@@ -35,13 +37,24 @@ class ProposalError(RuntimeError):
         self.meta: Mapping[str, Any] = dict(meta or {})
 
 
-class ProposerExhausted(ProposalError):
+class ProposerSignal(Exception):
+    """Not a failed proposal but word on when to ask again: later
+    (:class:`ProposerBusy`) or never (:class:`ProposerExhausted`). Deliberately not a
+    :class:`ProposalError`, so ``except ProposalError`` never catches one by accident."""
+
+
+class ProposerExhausted(ProposerSignal):
     """The proposer will never propose again in this run (e.g. its token or cost budget
     is spent and no fallback is configured). The loop finishes in-flight candidates
-    and ends the run, with this message as the reason."""
+    and ends the run, with this message as the reason; ``meta`` is recorded as a
+    :class:`ProposalError`'s is (e.g. the tokens of a last, refused answer)."""
+
+    def __init__(self, message: str, *, meta: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.meta: Mapping[str, Any] = dict(meta or {})
 
 
-class ProposerBusy(ProposalError):
+class ProposerBusy(ProposerSignal):
     """Not now: ask again after ``retry_after`` seconds (e.g. every LLM is cooling down).
 
     Not recorded and not counted as a rejection; meanwhile the loop keeps recording
@@ -64,7 +77,7 @@ class Feedback:
     """What a proposer may know about the run. Never contains held-out metrics."""
 
     objective: str
-    direction: str  # "maximize" or "minimize"
+    direction: Direction
     seed: Files = field(default_factory=dict)
     best: Parent | None = None
     inspirations: Sequence[Parent] = ()
@@ -111,6 +124,10 @@ class Proposer(abc.ABC):
 
         Also called for a child that never ran: status REJECTED (a gate refused it)
         or DUPLICATE (its code was in the archive already); it has no metrics."""
+
+    def observe(self, child: Candidate, feedback: Feedback) -> None:  # noqa: B027
+        """See a finished child another proposer wrote (a mix calls it on the members
+        that did not write ``child``; e.g. Optuna remembers its score). Default: nothing."""
 
     def state(self) -> Mapping[str, Any]:
         """JSON-able learned state, saved in the archive so a resumed run keeps it."""

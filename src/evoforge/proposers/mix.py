@@ -3,13 +3,13 @@
 The child's operator is ``<member>-<operator>`` (e.g. ``optuna-tpe``, ``mutate-step``)
 and its ``meta["mix"]`` names the member, so records and stats tell them apart.
 ``tell`` goes to the member that wrote the child (with its own operator name back);
-the other members get ``observe(child, feedback)`` when they define it (the Optuna
+the other members get ``observe(child, feedback)`` (a no-op unless defined; the Optuna
 proposer uses it to know the scores of programs it did not write). State is kept
 per member, under the member's name. A member that is exhausted (``ProposerExhausted``)
 drops out of the draw; the mix is exhausted when all are.
 
 With ``adapt`` the draw is a Thompson-sampling bandit over the members (an
-:class:`~evoforge.meta.bandit.OperatorBandit` whose arms are the members' names),
+:class:`~evoforge.proposers.bandit.ThompsonBandit` whose arms are the members' names),
 rewarded like the mutator's operator bandit: the child beat its first parent (a
 member's ``ProposalError`` counts as a loss too). Its stats are saved in ``state()``
 under ``"mix_bandit"`` beside the members' states, so a resumed run keeps them and
@@ -25,16 +25,15 @@ from dataclasses import replace
 from typing import Any
 
 from evoforge.candidate import Candidate
-from evoforge.meta.bandit import OperatorBandit, improvement
 from evoforge.proposers._base import (
     Feedback,
     Parent,
     Proposal,
     ProposalError,
     Proposer,
-    ProposerBusy,
     ProposerExhausted,
 )
+from evoforge.proposers.bandit import ThompsonBandit, improvement
 
 BANDIT_KEY = "mix_bandit"
 """Where ``state()`` keeps the members bandit; no member may be named so."""
@@ -59,7 +58,7 @@ class MixedProposer(Proposer):
         self.members = tuple(members)
         self.adapt = adapt
         self.wants_context = any(p.wants_context for p, _ in self.members)
-        self.bandit = OperatorBandit([p.name for p, _ in self.members])
+        self.bandit = ThompsonBandit([p.name for p, _ in self.members])
         self._exhausted: dict[str, str] = {}
 
     @property
@@ -92,9 +91,7 @@ class MixedProposer(Proposer):
                     f"every proposer of the mix is exhausted ({reasons})"
                 ) from exc
             raise ProposalError(f"{member.name}: {exc} (it leaves the mix)", meta=exc.meta) from exc
-        except ProposerBusy:
-            raise  # not a failure: the loop asks again later
-        except ProposalError as exc:
+        except ProposalError as exc:  # a ProposerBusy passes through: the loop asks again later
             if self.adapt:  # a pull that made no child: a loss, as a failed child is
                 self.bandit.reward(member.name, improved=False)
             meta = {**exc.meta, "mix": member.name} if exc.meta else {}
@@ -115,8 +112,8 @@ class MixedProposer(Proposer):
             if member.name == owner:
                 own = replace(child, operator=child.operator.removeprefix(f"{owner}-"))
                 member.tell(own, parents, feedback)
-            elif callable(observe := getattr(member, "observe", None)):
-                observe(child, feedback)
+            else:
+                member.observe(child, feedback)
 
     def state(self) -> Mapping[str, Any]:
         states = {p.name: dict(p.state()) for p, _ in self.members}

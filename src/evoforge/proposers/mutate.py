@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from evoforge.candidate import Files
+from evoforge.operators import OPERATORS, SINGLE_SITE
 from evoforge.program import (
     EvolveBlockError,
     frame_violations,
@@ -47,8 +48,6 @@ from evoforge.proposers.params import (
 )
 from evoforge.proposers.sites import Site, apply, find_sites
 
-SINGLE_SITE = ("step", "resample", "flip", "choice", "list")
-OPERATORS = (*SINGLE_SITE, "multi", "crossover")
 _T = TypeVar("_T")
 DEFAULT_WEIGHTS: Mapping[str, float] = {
     "step": 3.0,

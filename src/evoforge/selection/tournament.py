@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 
-from evoforge.archive import Archive
+from evoforge.archive import ApprovalState, Archive
 from evoforge.candidate import Candidate
 from evoforge.selection._base import Selector
 
@@ -65,6 +65,8 @@ class AgingTournament(Selector):
 def best_pending(archive: Archive, *, objective: str, maximize: bool) -> Candidate | None:
     """The pending challenger (waiting for approval) with the best search score, if any."""
     sign = 1.0 if maximize else -1.0
-    waiting = [archive.get(a.candidate_id) for a in archive.approvals(states=["pending"])]
+    waiting = [
+        archive.get(a.candidate_id) for a in archive.approvals(states=[ApprovalState.PENDING])
+    ]
     scored = [c for c in waiting if c.score(objective) is not None]
     return max(scored, key=lambda c: (sign * (c.score(objective) or 0.0), -c.id), default=None)

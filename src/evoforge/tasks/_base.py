@@ -41,6 +41,9 @@ class Task(abc.ABC):
     allow_bundled_data: bool = False
     """Let candidates read the labelled data sets that libraries ship as files
     (scikit-learn's ``datasets/data`` and the like); hidden from the sandbox by default."""
+    compat_mode: str = ""
+    """Non-empty for a weaker scoring mode (e.g. OpenEvolve's self-reported metrics):
+    the run records it in its archive and audit trail and warns at start."""
 
     @abc.abstractmethod
     def prepare(self, workdir: Path, *, seed: int) -> None:

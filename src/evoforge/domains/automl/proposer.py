@@ -51,7 +51,6 @@ from evoforge.domains.automl.experiment import (
 from evoforge.domains.automl.island import Improvement
 from evoforge.domains.automl.program import Program
 from evoforge.domains.automl.search import Progress, SearchResult, run_search
-from evoforge.executors.worker import load_task
 from evoforge.program import frame_violations
 from evoforge.proposers._base import (
     Feedback,
@@ -61,6 +60,7 @@ from evoforge.proposers._base import (
     ProposerBusy,
     ProposerExhausted,
 )
+from evoforge.runner import load_task
 
 _FINISHED = ("target", "budget", "time")
 """Stop reasons after which a resumed run does not search again."""

@@ -1,15 +1,18 @@
-"""Policy files: where they come from, how they are checked, and how their answers are read.
+"""The policy contract: requests, decisions, the deciders that answer, and the answer check.
 
-A policy (see ``policies/default.py``) is a program that only decides: given a
+A policy (see ``shipped/default.py``) is a program that only decides: given a
 request with one lane per search (its pool of scored candidates, its operator
 stats, how many children to make) it answers, per lane, the parents of each
 child, operator weights and a step size. A :class:`Decider` gets answers from a
-policy, in this process (:class:`InProcessPolicy`, for a policy a person
-selected in a config after :func:`check_policy`) or from a sandboxed process
+policy, in this process (:class:`~evoforge.policy.inprocess.InProcessPolicy`, for
+a policy a person selected in a config after
+:func:`~evoforge.policy.inprocess.check_policy`) or from a sandboxed process
 (:class:`evoforge.meta.protocol.SandboxedPolicy`, for candidate policies during
 ``evoforge meta``). Either way :func:`read_answer` checks the answer against the
 request before anything uses it: a wrong answer is a :class:`PolicyError`,
-never a crash or a silent default.
+never a crash or a silent default. The selector and the mutator that follow a
+policy in a run are :class:`evoforge.selection.policy.PolicySelector` and
+:class:`evoforge.proposers.adaptive.AdaptiveMutator`.
 """
 
 from __future__ import annotations
@@ -18,61 +21,19 @@ import abc
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from evoforge.gates.constraints import ConstraintGate
-from evoforge.program import EvolveBlockError, frame_violations, program_blocks, syntax_errors
-from evoforge.proposers.mutate import OPERATORS
+from evoforge.operators import OPERATORS
 
 POLICY_FILE = "policy.py"
 """The name a policy has inside a program (the meta experiment, a sandbox folder)."""
 MAX_SIGMA = 10.0
+POOL_CAP = 256
+"""At most this many of a search's most recent candidates are sent to the policy."""
 
 
 class PolicyError(RuntimeError):
     """A policy is unusable or answered wrongly; the message says how."""
-
-
-def default_policy_source() -> str:
-    """The text of the shipped default policy."""
-    return resources.files("evoforge.meta").joinpath("policies/default.py").read_text("utf-8")
-
-
-def check_policy(source: str) -> list[str]:
-    """Why ``source`` may not be used as a policy ([] when it may).
-
-    Its frame must equal the shipped default's byte for byte (only the evolve
-    blocks may differ) and its blocks must pass the same constraint gate every
-    candidate passes. So a policy file runs only code evoforge ships, plus blocks
-    that passed that static check.
-    """
-    files = {POLICY_FILE: source}
-    problems = list(syntax_errors(files))
-    if problems:
-        return problems
-    try:
-        program_blocks(files)
-    except EvolveBlockError as exc:
-        return [str(exc)]
-    seed = {POLICY_FILE: default_policy_source()}
-    problems += frame_violations(seed, files)
-    gate = ConstraintGate().check(files, seed=seed)
-    problems += list(gate.reasons)
-    return problems
-
-
-def load_policy_file(path: Path) -> str:
-    """The text of a policy file, checked; PolicyError with every reason when it fails."""
-    try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read the policy file: {exc}") from None
-    problems = check_policy(source)
-    if problems:
-        raise PolicyError(f"{path}: not a usable policy:\n  " + "\n  ".join(problems))
-    return source
 
 
 @dataclass(frozen=True)
@@ -110,38 +71,6 @@ class Decider(abc.ABC):
 
     def close(self) -> None:  # noqa: B027
         """Release what the decider holds (default: nothing)."""
-
-
-class InProcessPolicy(Decider):
-    """A checked policy's ``decide`` run in this process.
-
-    For a policy a person selected, after :func:`check_policy`: its frame is the
-    shipped one and its blocks passed the constraint gate (``evoforge meta`` only
-    writes a policy that also won on held-out tasks, and audits that decision).
-    Candidate policies *during* a meta-run never run here; they are sandboxed.
-    """
-
-    def __init__(self, source: str, *, origin: str = POLICY_FILE) -> None:
-        self.source = source
-        self.origin = origin
-        self._decide: Any = None
-
-    def decide(self, lanes: Sequence[Lane]) -> list[Decision]:
-        if self._decide is None:
-            namespace: dict[str, Any] = {"__name__": "evoforge_policy"}
-            try:
-                exec(compile(self.source, self.origin, "exec"), namespace)
-            except Exception as exc:
-                raise PolicyError(f"{self.origin}: the policy does not load: {exc!r}") from None
-            self._decide = namespace.get("decide")
-            if not callable(self._decide):
-                raise PolicyError(f"{self.origin}: the policy defines no decide(request)")
-        request = {"lanes": [lane.as_json() for lane in lanes]}
-        try:
-            answer = self._decide(request)
-        except Exception as exc:
-            raise PolicyError(f"{self.origin}: decide() raised {exc!r}") from None
-        return read_answer(answer, lanes)
 
 
 def read_answer(answer: Any, lanes: Sequence[Lane]) -> list[Decision]:

@@ -1,4 +1,4 @@
-"""The worker with real processes: prepare, run, score, and every way a candidate can fail."""
+"""The runner with real processes: prepare, run, score, and every way a candidate can fail."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from pathlib import Path
 import pytest
 
 from evoforge.candidate import unpack_examples
-from evoforge.config import ConfigError
-from evoforge.executors import Job, RunContext, evaluate, load_task
-from evoforge.executors.task_errors import TASK_ERROR
+from evoforge.runner import TASK_ERROR, Job, RunContext, evaluate
 from evoforge.sandbox._base import Limits
 
 WRITE = 'import json\njson.dump({payload}, open("predictions.json", "w"))\n'
@@ -151,60 +149,6 @@ def test_an_exception_in_task_prepare_is_a_task_error(
     ev = evaluate(ctx_for(minimal_experiment, tmp_path), Job(1, {"program.py": "pass\n"}, 1, 13))
     assert ev.failure.startswith("task.prepare raised OSError: data folder missing (task.py:9)")
     assert ev.flags == (TASK_ERROR,) and ev.run is None  # the candidate never ran
-
-
-LOAD_ERRORS = {
-    "syntax": (
-        lambda text: text.replace("import json\n", "import json\ndef broken(:\n"),
-        "task.py:4: SyntaxError: invalid syntax",
-    ),
-    "import": (
-        lambda text: text.replace("import json\n", "import json\nimport no_such_module_x\n"),
-        "task.py:4: ModuleNotFoundError: No module named 'no_such_module_x' "
-        "(while importing the task module)",
-    ),
-    "raises": (
-        lambda text: text + "\nraise RuntimeError('no data')\n",
-        "(while importing the task module)",
-    ),
-    "not a task": (
-        lambda text: text + "\nnot_task = 3\n",
-        None,
-    ),
-}
-
-
-@pytest.mark.parametrize("case", sorted(LOAD_ERRORS))
-def test_task_module_errors_are_one_line_config_errors(minimal_experiment: Path, case: str) -> None:
-    edit, message = LOAD_ERRORS[case]
-    task = minimal_experiment / "task.py"
-    task.write_text(edit(task.read_text()))
-    obj = "not_task" if case == "not a task" else "task"
-    with pytest.raises(ConfigError) as info:
-        load_task(minimal_experiment, "task.py", obj)
-    text = str(info.value)
-    assert "\n" not in text and "Traceback" not in text
-    if case == "not a task":
-        assert text == (
-            "task.py: 'not_task' is not an evoforge.tasks.Task instance or subclass (the name "
-            "in [task] object); task objects it defines: CurveTask, task"
-        )
-    elif case == "raises":
-        line = len(task.read_text().splitlines())
-        assert text == f"task.py:{line}: RuntimeError: no data {message}"
-    else:
-        assert text == message
-
-
-def test_a_mistyped_task_object_lists_the_task_objects_the_module_defines(
-    minimal_experiment: Path,
-) -> None:
-    with pytest.raises(ConfigError) as info:
-        load_task(minimal_experiment, "task.py", "tsak")
-    assert str(info.value) == (
-        "task.py: defines no 'tsak' (the name in [task] object); "
-        "task objects it defines: CurveTask, task"
-    )
 
 
 def test_per_example_scores_of_search_metrics_come_with_the_evaluation(

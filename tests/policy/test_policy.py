@@ -1,6 +1,6 @@
 import pytest
 
-from evoforge.meta.policy import (
+from evoforge.policy import (
     InProcessPolicy,
     Lane,
     PolicyError,
@@ -64,6 +64,6 @@ def test_a_policy_that_raises_is_a_policy_error() -> None:
 def test_the_shipped_meta_evolved_policy_passes_the_checks() -> None:
     from importlib import resources
 
-    evolved = resources.files("evoforge.meta").joinpath("policies/evolved.py").read_text()
+    evolved = resources.files("evoforge.policy").joinpath("shipped/evolved.py").read_text()
     assert evolved != default_policy_source()
     assert check_policy(evolved) == []

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evoforge.executors.exposure import (
+from evoforge.runner.exposure import (
     bundled_data_files,
     exposed_reads,
     readable_in_sandbox,
@@ -130,7 +130,7 @@ class _FakeAudit:
 
 
 def _ctx(tmp_path: Path) -> object:
-    from evoforge.executors import RunContext
+    from evoforge.runner import RunContext
 
     return RunContext(
         experiment=tmp_path,

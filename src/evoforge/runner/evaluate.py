@@ -1,4 +1,4 @@
-"""What a worker does for one candidate: prepare, run in the sandbox, score.
+"""What the runner does for one candidate: prepare, run in the sandbox, score.
 
 This runs in a trusted worker process (never in the driver, never in the
 candidate): it loads the task once, writes the task's public inputs and the
@@ -10,86 +10,23 @@ here, before anything reaches a proposer.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import math
-import os
 import shutil
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
 from evoforge.candidate import Evaluation, RunResult, pack_examples
-from evoforge.config import ConfigError
-from evoforge.executors.exposure import sandbox_hidden
-from evoforge.executors.task_errors import TASK_ERROR, import_error, missing_object, task_raised
 from evoforge.gates.detectors import metric_flags
-from evoforge.sandbox._base import Limits, RunSpec, Sandbox
+from evoforge.runner.exposure import sandbox_hidden
+from evoforge.runner.hashing import changed_files
+from evoforge.runner.job import Job, RunContext
+from evoforge.runner.load import load_task
+from evoforge.runner.task_errors import TASK_ERROR, task_raised
+from evoforge.sandbox._base import RunSpec, Sandbox
 from evoforge.tasks._base import OutputError, Task
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """Everything a worker needs for every candidate of one run (picklable)."""
-
-    experiment: Path
-    task_module: str
-    task_object: str
-    command: tuple[str, ...]
-    limits: Limits
-    heldout: tuple[str, ...]
-    scratch_root: Path
-    active_dir: Path
-    sandbox_layers: str = "auto"
-    allow_weak: bool = False
-    threads: int = 1
-    keep_scratch: bool = False
-    extra_env: Mapping[str, str] = field(default_factory=dict)
-    task_hashes: Mapping[str, str] = field(default_factory=dict)
-    """sha256 of the task's files taken when the run started; checked before each scoring."""
-
-
-@dataclass(frozen=True)
-class Job:
-    candidate_id: int
-    files: Mapping[str, str]
-    attempt: int
-    seed: int
-    purpose: str = "candidate"
-    """"candidate" for a first evaluation, "confirm" for a re-run with a fresh seed."""
-
-    @property
-    def key(self) -> str:
-        """Unique among jobs in flight: names the scratch folder and the pid file."""
-        if self.purpose == "confirm":
-            return f"c{self.candidate_id}-s{self.seed}"
-        return f"c{self.candidate_id}-a{self.attempt}"
-
-
-def load_task(experiment: Path, module: str, obj: str) -> Task:
-    """Import the trusted task module by path and return its task object; every way
-    this fails is a one-line ConfigError naming the task's file (and line)."""
-    path = (experiment / module).resolve()
-    spec = importlib.util.spec_from_file_location(f"evoforge_task_{abs(hash(path))}", path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"{module}: cannot be loaded as a Python module ([task] module)")
-    mod = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(mod)
-    except Exception as exc:  # the user's module: any error is theirs to fix, in one line
-        raise import_error(module, path, exc) from None
-    task = getattr(mod, obj, None)
-    if task is None:
-        raise missing_object(module, mod, obj)
-    if isinstance(task, type) and issubclass(task, Task):
-        try:
-            task = task()
-        except Exception as exc:
-            raise import_error(module, path, exc) from None
-    if not isinstance(task, Task):
-        raise missing_object(module, mod, obj, found=task)
-    return task
 
 
 @lru_cache(maxsize=4)
@@ -124,7 +61,6 @@ def candidate_env(ctx: RunContext, job: Job, scratch: Path) -> dict[str, str]:
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,
     }
-    env.update(ctx.extra_env)
     return env
 
 
@@ -176,8 +112,7 @@ def evaluate(
     finally:
         with contextlib.suppress(FileNotFoundError):
             pidfile.unlink()
-        if not ctx.keep_scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run_failure(run: RunResult) -> str:
@@ -261,32 +196,6 @@ def _explain(
         return f"non-finite metric: {name}={values[name]}"
     lo, hi = bounds[name]
     return f"metric {name}={values[name]:.6g} outside the task's bounds [{lo:g}, {hi:g}]"
-
-
-def changed_files(expected: Mapping[str, str], root: Path) -> list[str]:
-    """Which of the trusted files hashed at run start differ now (or are gone)."""
-    from evoforge.audit import file_hashes
-
-    changed: list[str] = []
-    for rel, digest in sorted(expected.items()):
-        try:
-            now = file_hashes([root / rel], root).get(rel)
-        except FileNotFoundError:
-            now = None
-        if now != digest:
-            changed.append(rel)
-    return changed
-
-
-def worker_init() -> None:
-    """Make a pool worker die with the driver (and its candidates with it)."""
-    import ctypes
-    import signal
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:  # the driver died before we set it
-        os._exit(1)
 
 
 def _last_line(text: str) -> str:

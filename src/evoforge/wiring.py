@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from evoforge.config import Config, ConfigError
-from evoforge.meta.adaptive import AdaptiveMutator, PolicySelector
-from evoforge.meta.policy import Decider, InProcessPolicy, PolicyError, load_policy_file
+from evoforge.policy import Decider, InProcessPolicy, PolicyError, load_policy_file
 from evoforge.proposers._base import Proposer
+from evoforge.proposers.adaptive import AdaptiveMutator
 from evoforge.proposers.mutate import Mutator
-from evoforge.selection import AgingTournament, Selector
+from evoforge.selection import AgingTournament, PolicySelector, Selector
 
 
 def load_policy(config: Config, experiment: Path) -> Decider | None:

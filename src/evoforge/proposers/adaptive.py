@@ -1,13 +1,12 @@
-"""The policy and the bandit in the normal loop: a selector and a mutator wrapper.
+"""The built-in mutator with its operator chosen per child: by a policy, or by a bandit.
 
-:class:`PolicySelector` asks a policy for parents; :class:`AdaptiveMutator` makes
-each child with one operator, chosen by the policy's weights when a policy is
-set, else by an :class:`~evoforge.meta.bandit.OperatorBandit` (``[proposer]
-adapt = true``). Either way the children's outcomes are told back: reward = the
-child beat its first parent. The stats live in ``state()``, which the loop saves
-in the archive and restores on resume, and ``status`` shows them.
-A policy that fails mid-run is reported once on stderr and replaced by the
-fallback (the tournament, the configured mutator): a run is never lost to it.
+:class:`AdaptiveMutator` makes each child with one operator, chosen by the
+policy's weights when a policy is set, else by a
+:class:`~evoforge.proposers.bandit.ThompsonBandit` (``[proposer] adapt = true``). Either
+way the children's outcomes are told back: reward = the child beat its first
+parent. The stats live in ``state()``, which the loop saves in the archive and
+restores on resume, and ``status`` shows them. A policy that fails mid-run is
+reported once on stderr and replaced by the bandit: a run is never lost to it.
 """
 
 from __future__ import annotations
@@ -17,55 +16,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evoforge.archive import Archive
 from evoforge.candidate import Candidate
-from evoforge.meta.bandit import OperatorBandit, improvement
-from evoforge.meta.harness import POOL_CAP
-from evoforge.meta.policy import Decider, Decision, Lane, PolicyError
+from evoforge.policy import Decider, Decision, Lane, PolicyError
 from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
+from evoforge.proposers.bandit import ThompsonBandit, improvement
 from evoforge.proposers.mutate import Mutator
-from evoforge.selection import Selector
 from evoforge.textsafe import printable
-
-
-class PolicySelector(Selector):
-    """Parents chosen by a policy from the most recent successful candidates."""
-
-    def __init__(self, policy: Decider, *, fallback: Selector) -> None:
-        self.policy = policy
-        self.fallback = fallback
-        self.failed = ""
-
-    def pick(
-        self, archive: Archive, *, objective: str, maximize: bool, rng: random.Random, n: int
-    ) -> tuple[int, list[Candidate]]:
-        if self.failed:
-            return self.fallback.pick(archive, objective=objective, maximize=maximize, rng=rng, n=n)
-        pool = sorted(
-            (
-                c
-                for c in archive.recent(island=None, limit=POOL_CAP)
-                if c.score(objective) is not None
-            ),
-            key=lambda c: c.id,
-        )
-        if not pool:
-            return 0, []
-        sign = 1.0 if maximize else -1.0
-        records = [
-            {"id": c.id, "score": sign * (c.score(objective) or 0.0), "operator": c.operator,
-             "parent": c.parent_ids[0] if c.parent_ids else None}
-            for c in pool
-        ]  # fmt: skip
-        lane = Lane(seed=rng.randrange(2**31), children=1, arity=n, pool=records, stats={})
-        try:
-            picks = self.policy.decide([lane])[0].parents[0]
-        except PolicyError as exc:
-            self.failed = str(exc)
-            why = printable(str(exc))  # an evolved policy's stderr is a candidate's text
-            print(f"warning: the policy failed, the tournament takes over: {why}", file=sys.stderr)
-            return self.fallback.pick(archive, objective=objective, maximize=maximize, rng=rng, n=n)
-        return 0, [pool[i] for i in picks]
 
 
 class AdaptiveMutator(Proposer):
@@ -76,7 +32,7 @@ class AdaptiveMutator(Proposer):
     def __init__(self, base: Mutator, *, policy: Decider | None = None) -> None:
         self.base = base
         self.policy = policy
-        self.bandit = OperatorBandit(base.operators)
+        self.bandit = ThompsonBandit(base.operators)
         self.failed = ""
 
     @property
