@@ -19,11 +19,15 @@ class MissingRecord(LookupError):
 
 def approval_rows(archive: Archive) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
+    champ = archive.champion()
     for a in archive.approvals(states=[ApprovalState.PENDING, ApprovalState.CONFIRMING]):
         ev = a.evidence
         what = f"#{a.candidate_id} {a.state}"
         if "gain" in ev:
             what += f", gain {ev['gain']:.4g} over #{ev.get('champion')} in {ev.get('runs')} paired re-runs"
+            if champ is not None and ev.get("champion") not in (None, champ.id):
+                # the champion moved since: the figure is stale, and approve re-checks it
+                what += f" (the champion is #{champ.id} now: approve re-checks against it)"
         pe = ev.get("per_example")
         if isinstance(pe, Mapping) and "lower" in pe:
             what += f", {pe['confidence']:.0%} lower bound {pe['lower']:.3g} over {pe['examples']} examples"

@@ -196,3 +196,8 @@ def test_approve_best_approves_the_best_pending_challenger(tmp_path: Path) -> No
     none_left = cli("approve", str(run), "--best", "--reason", "again", ok=False)
     assert "no pending challenger can be promoted now" in none_left.stderr
     assert f"#{ids[0.6]}: gain" in none_left.stderr
+    # status says the waiting one's figure is against a former champion
+    stale = [
+        ln for ln in cli("status", str(run)).stdout.splitlines() if f"#{ids[0.6]} pending" in ln
+    ]
+    assert stale and f"(the champion is #{ids[0.8]} now: approve re-checks against it)" in stale[0]
