@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -11,3 +12,18 @@ def set_config(exp: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in config"
     path.write_text(text.replace(old, new))
+
+
+def processes_with(token: str) -> list[int]:
+    """Host pids (other than this one) whose command line contains ``token``: tests mark
+    candidate processes this way to see whether any is still alive."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if token.encode() in cmdline:
+                found.append(int(entry))
+    return found

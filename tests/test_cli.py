@@ -203,6 +203,17 @@ def _assert_rate_over_elapsed(s: dict[str, str]) -> None:
     assert low - 0.005 <= float(s["candidates_per_minute"]) <= high + 0.005
 
 
+def _start_driver(exp: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """`evoforge run EXP` in the background, and its run folder once it exists."""
+    driver = subprocess.Popen([*EVOFORGE, "run", str(exp)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    runs = exp / "runs"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (runs.is_dir() and any(runs.iterdir())):
+        time.sleep(0.05)
+    return driver, next(runs.iterdir())
+
+
 def test_status_while_running_counts_the_time_of_every_driver_session(
     minimal_experiment: Path,
 ) -> None:
@@ -210,13 +221,7 @@ def test_status_while_running_counts_the_time_of_every_driver_session(
     prog.write_text("import time\ntime.sleep(0.4)\n" + prog.read_text())
     set_config(minimal_experiment, "candidates = 40", "candidates = 6")
     set_config(minimal_experiment, "[proposer]", '[sandbox]\nlayers = "process"\n\n[proposer]')
-    first = subprocess.Popen([*EVOFORGE, "run", str(minimal_experiment)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    runs = minimal_experiment / "runs"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (runs.is_dir() and any(runs.iterdir())):
-        time.sleep(0.05)
-    run = next(runs.iterdir())
+    first, run = _start_driver(minimal_experiment)
     live = _wait_for_status(run, lambda s: s["state"] == "running" and _evaluated(s) >= 2)
     elapsed = float(live["elapsed_seconds"])
     assert elapsed > 0.0  # the time since the run began, not 0.0 until the session ends
@@ -306,13 +311,7 @@ def test_status_tells_a_killed_driver_from_a_live_one(minimal_experiment: Path) 
     prog = minimal_experiment / "program.py"
     prog.write_text("import time\ntime.sleep(0.5)\n" + prog.read_text())
     _tiny(minimal_experiment, candidates=20)
-    driver = subprocess.Popen([*EVOFORGE, "run", str(minimal_experiment)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    runs = minimal_experiment / "runs"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not (runs.is_dir() and any(runs.iterdir())):
-        time.sleep(0.05)
-    run = next(runs.iterdir())
+    driver, run = _start_driver(minimal_experiment)
     live = _wait_for_status(run, lambda s: s["state"] == "running")
     assert live["driver_pid"] == str(driver.pid)
     os.kill(driver.pid, signal.SIGKILL)

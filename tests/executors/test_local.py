@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import uuid
@@ -12,22 +11,12 @@ from evoforge.executors.local import LocalExecutor
 from evoforge.runner import Job, RunContext
 from evoforge.sandbox import Limits
 
+from experiment_helpers import processes_with
+
 SLEEPER = """import pathlib, sys, time
 pathlib.Path(sys.argv[1], NAME).write_text("started")
 time.sleep(60)
 """
-
-
-def _marked(mark: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if mark.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
 
 
 def _experiment(tmp_path: Path) -> Path:
@@ -68,11 +57,11 @@ def test_a_kill_withdraws_waiting_jobs_and_leaves_no_candidate_running(tmp_path:
     while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:
         executor.poll(timeout=0.1)
     assert len(list(started.iterdir())) == 2
-    assert len(_marked(mark)) == 2
+    assert len(processes_with(mark)) == 2
     t0 = time.monotonic()
     executor.shutdown(kill=True)
     assert time.monotonic() - t0 < 2.0
     time.sleep(0.5)  # a queued job that slipped through would have started by now
     assert sorted(p.name for p in started.iterdir()) == [f"{mark}-0", f"{mark}-1"]
-    assert _marked(mark) == []
+    assert processes_with(mark) == []
     assert executor.in_flight() == 0

@@ -24,7 +24,7 @@ from evoforge.candidate import Status
 from evoforge.runner import Job, RunContext
 from evoforge.sandbox._base import Limits
 
-from experiment_helpers import set_config
+from experiment_helpers import processes_with, set_config
 
 _MB = 1024 * 1024
 # Off Windows and macOS, Ray rewrites 127.0.0.1 to the machine's address when it
@@ -265,21 +265,9 @@ def test_a_kill_withdraws_queued_jobs_and_leaves_no_candidate_running(
     assert len(list(started.iterdir())) == 2
     t0 = time.monotonic()
     executor.shutdown(kill=True)
-    while _marked(mark) and time.monotonic() - t0 < 2.0:
+    while processes_with(mark) and time.monotonic() - t0 < 2.0:
         time.sleep(0.05)
-    assert _marked(mark) == []
+    assert processes_with(mark) == []
     time.sleep(1.0)  # a queued job handed over after the kill would have started by now
     assert sorted(p.name for p in started.iterdir()) == [f"{mark}-0", f"{mark}-1"]
-    assert _marked(mark) == []
-
-
-def _marked(mark: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if mark.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
+    assert processes_with(mark) == []

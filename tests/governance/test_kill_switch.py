@@ -13,6 +13,7 @@ import pytest
 
 from evoforge.rundir import RunDir
 
+from experiment_helpers import processes_with
 from gov_helpers import EVOFORGE, cli, summary, write_experiment
 
 BUSY = """import json
@@ -37,20 +38,6 @@ json.dump({{"quality": QUALITY, "heldout": QUALITY, "offset": 0, "hits": 0}}, op
 """
 
 
-def marked(mark: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                if mark.encode() in fh.read():
-                    pids.append(int(entry))
-        except OSError:
-            continue
-    return pids
-
-
 @pytest.mark.parametrize("layers", ["process", "auto"])
 def test_stop_now_kills_every_candidate_within_two_seconds_then_resume(
     tmp_path: Path, layers: str
@@ -70,17 +57,17 @@ def test_stop_now_kills_every_candidate_within_two_seconds_then_resume(
     try:
         deadline = time.monotonic() + 60
         while (
-            len(marked(mark)) < 4 and time.monotonic() < deadline
+            len(processes_with(mark)) < 4 and time.monotonic() < deadline
         ):  # 2 busy candidates, 2+ children
             time.sleep(0.1)
-        assert len(marked(mark)) >= 4, "the busy candidates never started"
+        assert len(processes_with(mark)) >= 4, "the busy candidates never started"
         run = next((exp / "runs").iterdir())
         started = time.monotonic()
         cli("stop", str(run), "--now")
-        while marked(mark) and time.monotonic() - started < 2.0:
+        while processes_with(mark) and time.monotonic() - started < 2.0:
             time.sleep(0.05)
-        assert marked(mark) == [], (
-            f"still alive {time.monotonic() - started:.2f}s after stop: {marked(mark)}"
+        assert processes_with(mark) == [], (
+            f"still alive {time.monotonic() - started:.2f}s after stop: {processes_with(mark)}"
         )
         out, _ = driver.communicate(timeout=30)
     finally:
@@ -89,7 +76,7 @@ def test_stop_now_kills_every_candidate_within_two_seconds_then_resume(
     assert summary(out)["state"] == "stopped"
     resumed = summary(cli("resume", str(run)).stdout)
     assert resumed["state"] == "finished" and resumed["candidates"] == "4/4"
-    assert marked(mark) == []
+    assert processes_with(mark) == []
 
 
 RERUN_BUSY = """import json
@@ -126,9 +113,9 @@ def test_stop_now_withdraws_queued_reruns_and_kills_the_running_ones(
     )
     try:
         deadline = time.monotonic() + 60
-        while len(marked(mark)) < 2 and time.monotonic() < deadline:
+        while len(processes_with(mark)) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)  # two re-runs busy on the two workers, four more queued
-        assert len(marked(mark)) >= 2, "the re-runs never started"
+        assert len(processes_with(mark)) >= 2, "the re-runs never started"
         run = RunDir(next((exp / "runs").iterdir()))
         pid = run.driver_pid()
         assert pid is not None
@@ -140,7 +127,7 @@ def test_stop_now_withdraws_queued_reruns_and_kills_the_running_ones(
         seen_after: list[int] = []
         while time.monotonic() - started < 3.0:
             if time.monotonic() - started > 2.0:
-                seen_after += marked(mark)
+                seen_after += processes_with(mark)
             time.sleep(0.05)
         assert seen_after == [], f"candidates alive 2-3 s after the stop: {seen_after}"
         # The driver is gone too, not waiting out the 20 s wall limit of a late re-run.

@@ -147,17 +147,3 @@ def wait_for_no_sandbox_processes(sandbox: LayeredSandbox, timeout: float = 2.0)
     while (left := sandbox_pids(sandbox)) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not left, f"processes left behind by a candidate: {left}"
-
-
-def processes_with(token: str) -> list[int]:
-    """Host pids whose command line contains ``token``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if token.encode() in cmdline:
-                found.append(int(entry))
-    return found

@@ -12,7 +12,8 @@ import shutil
 import subprocess
 import time
 
-from sandbox_support import FAST, Hostile, processes_with
+from experiment_helpers import processes_with
+from sandbox_support import FAST, Hostile
 
 
 def test_fork_bomb(hostile: Hostile) -> None:

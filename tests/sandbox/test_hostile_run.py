@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sandbox_support import processes_with, require_full_sandbox
+from experiment_helpers import processes_with
+from sandbox_support import require_full_sandbox
 
 HOSTILE_TAIL = """
 

@@ -11,7 +11,7 @@ import pytest
 
 from evoforge.sandbox import Limits, ProcessSandbox, RunSpec, supervise
 
-from sandbox_support import processes_with
+from experiment_helpers import processes_with
 
 
 def _spec(tmp_path: Path, code: str, **limits: float) -> RunSpec:

@@ -16,7 +16,8 @@ import pytest
 
 from evoforge.sandbox import LayeredSandbox, RunSpec, is_on, warnings_for
 
-from sandbox_support import FAST, Hostile, processes_with, wait_for_no_sandbox_processes
+from experiment_helpers import processes_with
+from sandbox_support import FAST, Hostile, wait_for_no_sandbox_processes
 
 
 @pytest.fixture

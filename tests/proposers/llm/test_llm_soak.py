@@ -12,7 +12,6 @@ log verified. Its figures go to ``test-artifacts/soak.txt`` (and bench/RESULTS.m
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import statistics
@@ -29,7 +28,7 @@ from evoforge.archive import SQLiteArchive
 from evoforge.candidate import Status
 from evoforge.testing import RecordedRequest, ReplayServer, Reply
 
-from experiment_helpers import set_config
+from experiment_helpers import processes_with, set_config
 
 EVOFORGE = [sys.executable, "-m", "evoforge.cli"]
 CANDIDATES = 200
@@ -96,18 +95,6 @@ def answer(kind: str, request: RecordedRequest, name: str, value: float) -> Repl
     }[kind]  # fmt: skip
 
 
-def marked(mark: str) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if mark.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    pids.append(int(entry))
-            except OSError:
-                continue
-    return pids
-
-
 def rows(text: str) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
 
@@ -172,7 +159,7 @@ def test_a_long_run_against_a_bad_server_with_stops_keeps_every_promise(
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )  # fmt: skip
                     time.sleep(0.05)  # the command starts (a second interpreter) and asks
-                    while marked(mark) and time.monotonic() - asked < 10:
+                    while processes_with(mark) and time.monotonic() - asked < 10:
                         time.sleep(0.02)
                     stops.append(time.monotonic() - asked)
                     stopper.wait(timeout=60)
@@ -191,7 +178,7 @@ def test_a_long_run_against_a_bad_server_with_stops_keeps_every_promise(
         elapsed = time.monotonic() - began
         served = len(server.requests)
     run = run or next((minimal_experiment / "runs").iterdir())
-    assert marked(mark) == [], "a candidate process outlived the run"
+    assert processes_with(mark) == [], "a candidate process outlived the run"
     assert stops and max(stops) < 2.0, stops
 
     with SQLiteArchive(run / "archive.sqlite", readonly=True) as archive:
