@@ -17,7 +17,7 @@ from pathlib import Path
 from evoforge.archive import Approval, SQLiteArchive
 from evoforge.candidate import Candidate, Status
 from evoforge.dashboard import api
-from evoforge.rundir import RunDir
+from evoforge.governance.rundir import RunDir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "dashboard"))
 from dash_helpers import TOKEN, chromium, start_server, stop_process

@@ -25,14 +25,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from evoforge.archive import SQLiteArchive
-from evoforge.audit import AuditLog
 from evoforge.candidate import Candidate, Evaluation
 from evoforge.executors import LocalExecutor
 from evoforge.gates import EvolveRegionGate
-from evoforge.governance import Audit
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.promotion import Promoter
+from evoforge.governance.run_audit import Audit
 from evoforge.loop import Loop
 from evoforge.loop_state import Budget, Stats
-from evoforge.promotion import Promoter
 from evoforge.proposers.mutate import Mutator
 from evoforge.runner import Job, RunContext
 from evoforge.sandbox._base import Limits

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from evoforge.archive import SQLiteArchive
-from evoforge.audit import AuditLog
-from evoforge.rundir import RunDir
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.rundir import RunDir
 
 from experiment_helpers import set_config
 

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from evoforge.archive import MemoryArchive
-from evoforge.audit import AuditLog
 from evoforge.candidate import Evaluation, Status
 from evoforge.config import ConfigError
 from evoforge.executors import InlineExecutor
 from evoforge.gates import ConstraintGate, EvolveRegionGate
-from evoforge.governance import Audit
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.promotion import Promoter
+from evoforge.governance.run_audit import Audit
 from evoforge.loop import Loop
 from evoforge.loop_state import Budget, SeedFailed, TaskError
 from evoforge.program import replace_block
-from evoforge.promotion import Promoter
 from evoforge.proposers._base import (
     Feedback,
     Parent,

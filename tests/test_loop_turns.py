@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 
 from evoforge.archive import MemoryArchive
-from evoforge.audit import AuditLog
 from evoforge.candidate import Evaluation, Status
 from evoforge.executors import Executor
 from evoforge.gates import EvolveRegionGate
-from evoforge.governance import Audit
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.promotion import Promoter
+from evoforge.governance.run_audit import Audit
 from evoforge.loop import Loop
 from evoforge.loop_state import Budget
 from evoforge.program import replace_block
-from evoforge.promotion import Promoter
 from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
 from evoforge.proposers.mutate import Mutator
 from evoforge.runner import Job

@@ -23,9 +23,9 @@ from evoforge.archive import Archive, SchemaError, SQLiteArchive
 from evoforge.candidate_view import MissingRecord, approval_rows, print_candidate
 from evoforge.config import ConfigError, load_config
 from evoforge.display import make_display
+from evoforge.governance.rundir import RunDir, RunNotFound, find_run
 from evoforge.loop_state import SeedFailed, TaskError
 from evoforge.program import unified_diff
-from evoforge.rundir import RunDir, RunNotFound, find_run
 from evoforge.summary import format_rows, run_state, run_summary
 from evoforge.textsafe import one_line, printable
 
@@ -332,7 +332,7 @@ def stop(
     """Stop a run: running candidates are killed (or drained) and the run stays resumable."""
     if drain and now:
         raise UsageError("--drain and --now exclude each other")
-    from evoforge.governance import stop as stop_run
+    from evoforge.governance.control import stop as stop_run
 
     rd = find_run(run)
     state = stop_run(rd, drain=drain, wait=wait)
@@ -383,8 +383,8 @@ def audit_verify(
     run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
 ) -> None:
     """Check the audit log's hash chain: reports edited, deleted and reordered lines."""
-    from evoforge.audit import AuditLog, format_report
-    from evoforge.governance import Audit
+    from evoforge.governance.audit import AuditLog, format_report
+    from evoforge.governance.run_audit import Audit
 
     rd = find_run(run)
     with _open(rd) as archive:
@@ -399,7 +399,7 @@ def audit_show(
     run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
 ) -> None:
     """Print the audit log, one event per line."""
-    from evoforge.audit import AuditLog
+    from evoforge.governance.audit import AuditLog
 
     rd = find_run(run)
     for e in AuditLog(rd.audit).entries():
@@ -411,7 +411,7 @@ def audit_show(
 def _decide(
     action: str, args: list[str] | None, *, reason: str, who: str, best: bool = False
 ) -> None:
-    from evoforge.governance import ControlError, decide
+    from evoforge.governance.control import ControlError, decide
 
     rd, ids = _split_run_args(args, want=(0, 0) if best else (1, 1))
     who = who or os.environ.get("USER") or getpass.getuser()

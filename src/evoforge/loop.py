@@ -29,7 +29,9 @@ from evoforge.config import ConfigError
 from evoforge.executors import Executor
 from evoforge.gates import PreRunGate, check_all
 from evoforge.gates.detectors import GamingDetectors
-from evoforge.governance import Audit, ControlError, answer, apply
+from evoforge.governance.control import ControlError, answer, apply
+from evoforge.governance.promotion import Promoter
+from evoforge.governance.run_audit import Audit
 from evoforge.loop_checks import (
     check_seed,
     check_seed_metrics,
@@ -50,7 +52,6 @@ from evoforge.loop_state import (
     TaskError,
 )
 from evoforge.program import unified_diff
-from evoforge.promotion import Promoter
 from evoforge.proposers._base import (
     Feedback,
     ProposalError,

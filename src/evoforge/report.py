@@ -17,7 +17,7 @@ from typing import Any
 from evoforge.archive import ApprovalState
 from evoforge.config import Direction
 from evoforge.dashboard import api
-from evoforge.rundir import RunDir
+from evoforge.governance.rundir import RunDir
 
 PALETTE = ("#2563eb", "#16a34a", "#9333ea", "#0891b2", "#ca8a04", "#db2777", "#4b5563")
 _CSS = """

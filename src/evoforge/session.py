@@ -20,7 +20,6 @@ from pathlib import Path
 from types import FrameType
 
 from evoforge.archive import Archive, SQLiteArchive
-from evoforge.audit import AuditLog, format_report
 from evoforge.candidate import dumps
 from evoforge.config import (
     AutoMLSection,
@@ -40,13 +39,15 @@ from evoforge.gates.constraints import (
     ConstraintPolicy,
 )
 from evoforge.gates.detectors import GamingDetectors
-from evoforge.governance import Audit, take_requests
+from evoforge.governance.audit import AuditLog, format_report
+from evoforge.governance.control import take_requests
+from evoforge.governance.promotion import Promoter, validation_caveat
+from evoforge.governance.run_audit import Audit
+from evoforge.governance.rundir import RunDir, create_run
 from evoforge.loop import Loop
 from evoforge.loop_state import Budget, Observer, Stats, TaskError
 from evoforge.policy import Decider
-from evoforge.promotion import Promoter, validation_caveat
 from evoforge.proposers._base import Proposer
-from evoforge.rundir import RunDir, create_run
 from evoforge.runner import RunContext, evaluate, exposed_reads, file_hashes, load_task
 from evoforge.sandbox._base import Limits, Sandbox
 from evoforge.tasks import Task

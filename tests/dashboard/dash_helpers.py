@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from evoforge.archive import Approval, SQLiteArchive
-from evoforge.audit import AuditLog
 from evoforge.candidate import Candidate, Status
-from evoforge.rundir import RunDir
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.rundir import RunDir
 
 # The tiny governance experiment (manual approval gives pending promotions quickly).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "governance"))

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from evoforge.archive import SQLiteArchive
-from evoforge.audit import AuditLog
 from evoforge.dashboard import api
-from evoforge.governance import Audit
-from evoforge.rundir import RunDir
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.run_audit import Audit
+from evoforge.governance.rundir import RunDir
 
 from dash_helpers import (
     TOKEN,

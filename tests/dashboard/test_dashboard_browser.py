@@ -13,8 +13,8 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from evoforge.archive import SQLiteArchive
-from evoforge.audit import AuditLog
-from evoforge.rundir import RunDir
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.rundir import RunDir
 
 from dash_helpers import (
     TOKEN,

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from evoforge.dashboard import api
+from evoforge.governance.rundir import RunDir
 from evoforge.report import render_report, score_lines
-from evoforge.rundir import RunDir
 
 from dash_helpers import cli, declines_run, recorded_run, summary, write_experiment
 

@@ -12,15 +12,15 @@ from typing import Any
 
 from evoforge import session
 from evoforge.archive import Archive, SQLiteArchive
-from evoforge.audit import AuditLog
 from evoforge.candidate import Candidate, Evaluation
 from evoforge.executors import InlineExecutor
 from evoforge.gates import EvolveRegionGate
-from evoforge.governance import Audit
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.promotion import Promoter
+from evoforge.governance.run_audit import Audit
 from evoforge.loop import Loop
 from evoforge.loop_state import Budget
 from evoforge.program import replace_block
-from evoforge.promotion import Promoter
 from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
 from evoforge.runner import Job
 from evoforge.selection import AgingTournament

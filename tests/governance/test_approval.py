@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from evoforge.archive import MemoryArchive, SQLiteArchive
-from evoforge.audit import AuditLog
 from evoforge.candidate import Candidate, Status
-from evoforge.governance import Audit, ControlError, approve, decide
-from evoforge.rundir import RunDir
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.control import ControlError, approve, decide
+from evoforge.governance.run_audit import Audit
+from evoforge.governance.rundir import RunDir
 
 from gov_helpers import (
     body,

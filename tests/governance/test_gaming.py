@@ -6,8 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from evoforge.audit import AuditLog
 from evoforge.candidate import Status
+from evoforge.governance.audit import AuditLog
 
 from gov_helpers import EVOFORGE, body, by_quality, champions, run_script, summary, write_experiment
 

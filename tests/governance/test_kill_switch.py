@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from evoforge.rundir import RunDir
+from evoforge.governance.rundir import RunDir
 
 from experiment_helpers import processes_with
 from gov_helpers import EVOFORGE, cli, summary, write_experiment

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from evoforge.audit import verify
 from evoforge.cli import app
+from evoforge.governance.audit import verify
 from evoforge.meta.metarun import MetaSettings, compare
 from evoforge.meta.metatask import MetaTask
 from evoforge.policy import check_policy, default_policy_source

@@ -11,14 +11,14 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from evoforge.archive import MemoryArchive
-from evoforge.audit import AuditLog
 from evoforge.candidate import Candidate, Evaluation, Files, Status, code_hash
 from evoforge.executors import InlineExecutor
 from evoforge.gates import EvolveRegionGate
-from evoforge.governance import Audit
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.promotion import Promoter
+from evoforge.governance.run_audit import Audit
 from evoforge.loop import Loop
 from evoforge.loop_state import Budget
-from evoforge.promotion import Promoter
 from evoforge.proposers import Feedback, Parent, ProposalError, ProposerExhausted
 from evoforge.proposers.optuna import OptunaProposer, sampler_class
 from evoforge.proposers.optuna_space import distributions
@@ -268,7 +268,7 @@ def test_a_real_run_with_kind_optuna_stops_and_resumes_from_its_archive(
 ) -> None:
     from evoforge import session
     from evoforge.archive import SQLiteArchive
-    from evoforge.rundir import RunDir
+    from evoforge.governance.rundir import RunDir
 
     exp = minimal_experiment
     text = (exp / "evoforge.toml").read_text().replace("candidates = 40", "candidates = 12")

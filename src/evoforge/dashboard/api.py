@@ -16,12 +16,12 @@ from typing import Any
 
 from evoforge.archive import ApprovalState, Archive, SQLiteArchive
 from evoforge.archive.sqlite import connect
-from evoforge.audit import AuditLog, verify
 from evoforge.candidate import Candidate, Status
 from evoforge.candidate_view import decline_reason
-from evoforge.governance import Audit
+from evoforge.governance.audit import AuditLog, verify
+from evoforge.governance.run_audit import Audit
+from evoforge.governance.rundir import ARCHIVE, RunDir
 from evoforge.program import unified_diff
-from evoforge.rundir import ARCHIVE, RunDir
 from evoforge.summary import elapsed_seconds, hidden_kinds
 from evoforge.summary import run_state as summary_state
 

@@ -36,8 +36,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from evoforge.dashboard import api
-from evoforge.governance import ControlError, decide, stop
-from evoforge.rundir import ARCHIVE, RUNS, RunDir
+from evoforge.governance.control import ControlError, decide, stop
+from evoforge.governance.rundir import ARCHIVE, RUNS, RunDir
 
 COOKIE = "evoforge_token"
 HEADER = "X-Evoforge-Token"

@@ -24,8 +24,8 @@ from typing import Any
 
 from evoforge import session
 from evoforge.archive import SQLiteArchive
-from evoforge.audit import AuditLog
-from evoforge.governance import Audit
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.run_audit import Audit
 from evoforge.loop_state import Observer
 from evoforge.meta.harness import LaneResult, efficiency, run_searches
 from evoforge.meta.metatask import OBJECTIVE, load_tables

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from evoforge.archive import Approval, MemoryArchive, Rerun
-from evoforge.audit import AuditLog
 from evoforge.candidate import Candidate, Status, pack_examples
-from evoforge.governance import Audit
-from evoforge.promotion import Promoter, bootstrap_lower, validation_caveat
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.promotion import Promoter, bootstrap_lower, validation_caveat
+from evoforge.governance.run_audit import Audit
 from evoforge.tasks import Task
 
 

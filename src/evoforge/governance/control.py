@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from evoforge.archive import Approval, ApprovalState, Archive, SQLiteArchive
-from evoforge.audit import AuditLog
 from evoforge.config import ConfigError, parse_config
-from evoforge.promotion import Promoter
-from evoforge.run_audit import Audit, promote
-from evoforge.rundir import RunDir
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.promotion import Promoter
+from evoforge.governance.run_audit import Audit, promote
+from evoforge.governance.rundir import RunDir
 
 __all__ = [
     "ACTIONS", "Audit", "ControlError", "answer", "apply", "approve", "best_promotable",

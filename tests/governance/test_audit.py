@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from evoforge.archive import Archive, SQLiteArchive
-from evoforge.audit import (
+from evoforge.config import ConfigError, parse_config
+from evoforge.governance.audit import (
     GENESIS,
     AuditEntry,
     AuditLog,
@@ -20,8 +21,7 @@ from evoforge.audit import (
     parse_line,
     verify,
 )
-from evoforge.config import ConfigError, parse_config
-from evoforge.governance import Audit
+from evoforge.governance.run_audit import Audit
 from evoforge.session import _audit_start
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evoforge.archive import Archive
-from evoforge.audit import GENESIS, AuditLog, VerifyReport, verify
+from evoforge.governance.audit import GENESIS, AuditLog, VerifyReport, verify
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Audit:
     def recorded(
         archive: Archive,
     ) -> tuple[tuple[int, str] | None, tuple[int, str] | None]:
-        """(anchor, pending) as :func:`evoforge.audit.verify` takes them; the anchor is
+        """(anchor, pending) as :func:`evoforge.governance.audit.verify` takes them; the anchor is
         None for a run that recorded nothing (its log is checked on its own)."""
         head, pending = archive.get_meta("audit_head"), archive.get_meta("audit_pending")
         anchor = None if head is None else (int(head[0]), str(head[1]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from evoforge.rundir import RunDir
+from evoforge.governance.rundir import RunDir
 
 
 def test_the_driver_that_wrote_the_pid_file_is_alive(tmp_path: Path) -> None:

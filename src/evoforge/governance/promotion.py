@@ -47,7 +47,7 @@ import numpy.typing as npt
 from evoforge.archive import Approval, ApprovalState, Archive, Rerun
 from evoforge.candidate import Candidate, Evaluation, Status, unpack_examples
 from evoforge.config import Config
-from evoforge.run_audit import Audit, promote
+from evoforge.governance.run_audit import Audit, promote
 from evoforge.tasks import Task
 
 Run = Candidate | Rerun
