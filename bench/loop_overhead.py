@@ -110,7 +110,7 @@ def main() -> None:
         audit = Audit(AuditLog(exp / "audit.jsonl"), archive)
         ctx = RunContext(
             experiment=exp, task_module="task.py", task_object="task", command=COMMAND,
-            limits=Limits(wall_s=30), heldout=(), scratch_root=exp / "scratch",
+            limits=Limits(wall_seconds=30), heldout=(), scratch_root=exp / "scratch",
             active_dir=exp / "active", sandbox_layers="process",
         )  # fmt: skip
         executor = TimedExecutor(ctx, workers=args.workers)

@@ -90,7 +90,7 @@ def main() -> None:
         (exp / "active").mkdir()
         ctx = RunContext(
             experiment=exp, task_module="task.py", task_object="task", command=COMMAND,
-            limits=Limits(wall_s=30), heldout=(), scratch_root=exp / "scratch",
+            limits=Limits(wall_seconds=30), heldout=(), scratch_root=exp / "scratch",
             active_dir=exp / "active", sandbox_layers="process",
         )  # fmt: skip
         executors: dict[str, Executor] = {

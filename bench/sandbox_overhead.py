@@ -38,7 +38,10 @@ def levels(full: LayeredSandbox, workdir: Path) -> dict[str, Callable[[], None]]
     plan = full.plan
     env = {"PATH": "/usr/bin:/bin", "HOME": str(workdir)}
     spec = RunSpec(
-        argv=(sys.executable, "-c", "pass"), workdir=workdir, limits=Limits(wall_s=60), env=env
+        argv=(sys.executable, "-c", "pass"),
+        workdir=workdir,
+        limits=Limits(wall_seconds=60),
+        env=env,
     )
     empty = dataclasses.replace(
         plan, cgroups=None, bwrap=None, landlock=False, seccomp=False, drop_uid=False

@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from evoforge.sandbox._base import Limits
+
 CONFIG_NAME = "evoforge.toml"
 
 
@@ -90,17 +92,24 @@ class TaskSection(_Section):
         return self
 
 
+_LIMITS = Limits()  # the sandbox's Limits holds the defaults; the section only checks
+
+
 class LimitsSection(_Section):
-    wall_seconds: float = Field(default=300.0, gt=0)
-    cpu_seconds: float | None = Field(default=None, gt=0)
-    memory_mb: int | None = Field(default=4096, gt=0)
-    file_size_mb: int = Field(default=256, gt=0)
-    open_files: int = Field(default=256, gt=8)
-    processes: int = Field(default=64, gt=0)
-    scratch_mb: int = Field(default=1024, gt=0)
-    output_kb: int = Field(default=64, gt=0)
+    wall_seconds: float = Field(default=_LIMITS.wall_seconds, gt=0)
+    cpu_seconds: float | None = Field(default=_LIMITS.cpu_seconds, gt=0)
+    memory_mb: int | None = Field(default=_LIMITS.memory_mb, gt=0)
+    file_size_mb: int = Field(default=_LIMITS.file_size_mb, gt=0)
+    open_files: int = Field(default=_LIMITS.open_files, gt=8)
+    processes: int = Field(default=_LIMITS.processes, gt=0)
+    scratch_mb: int = Field(default=_LIMITS.scratch_mb, gt=0)
+    output_kb: int = Field(default=_LIMITS.output_kb, gt=0)
     threads: int = Field(default=1, gt=0)
     """Threads a candidate's numeric libraries may use (OMP_NUM_THREADS etc.)."""
+
+    def limits(self) -> Limits:
+        """The sandbox's limits: every key but ``threads``, by the same name."""
+        return Limits(**self.model_dump(exclude={"threads"}))
 
 
 class BudgetSection(_Section):

@@ -49,7 +49,7 @@ from evoforge.loop_state import Budget, Observer, Stats, TaskError
 from evoforge.policy import Decider
 from evoforge.proposers._base import Proposer
 from evoforge.runner import RunContext, evaluate, exposed_reads, file_hashes, load_task
-from evoforge.sandbox._base import Limits, Sandbox
+from evoforge.sandbox._base import Sandbox
 from evoforge.tasks import Task
 from evoforge.wiring import build_selector, load_policy, wrap_mutator
 
@@ -301,16 +301,7 @@ def run_context(run: RunDir, config: Config, experiment: Path, *, allow_weak: bo
         task_module=config.task.module,
         task_object=config.task.object,
         command=tuple(config.program.command),
-        limits=Limits(
-            wall_s=lim.wall_seconds,
-            cpu_s=lim.cpu_seconds,
-            memory_mb=lim.memory_mb,
-            file_size_mb=lim.file_size_mb,
-            open_files=lim.open_files,
-            processes=lim.processes,
-            scratch_mb=lim.scratch_mb,
-            output_bytes=lim.output_kb * 1024,
-        ),
+        limits=lim.limits(),
         heldout=(*config.task.heldout, *config.task.gate),  # both hidden from the search
         scratch_root=scratch,
         active_dir=run.active,

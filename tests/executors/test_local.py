@@ -41,7 +41,7 @@ def test_a_kill_withdraws_waiting_jobs_and_leaves_no_candidate_running(tmp_path:
         task_module="task.py",
         task_object="task",
         command=(sys.executable, "prog.py", str(started), mark),
-        limits=Limits(wall_s=60, memory_mb=1024),
+        limits=Limits(wall_seconds=60, memory_mb=1024),
         heldout=(),
         scratch_root=tmp_path / "scratch",
         active_dir=tmp_path / "active",

@@ -182,7 +182,7 @@ def test_retries_are_bounded_and_recorded(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(ray_executor.ray, "get", lost)
     ctx = RunContext(
         experiment=tmp_path, task_module="task.py", task_object="task", command=("true",),
-        limits=Limits(wall_s=5), heldout=(), scratch_root=tmp_path / "s", active_dir=tmp_path / "a",
+        limits=Limits(wall_seconds=5), heldout=(), scratch_root=tmp_path / "s", active_dir=tmp_path / "a",
     )  # fmt: skip
     log: list[dict[str, object]] = []
     ex = ray_executor.RayExecutor(ctx, workers=2, max_retries=2, on_retry=log.append)
@@ -248,7 +248,7 @@ def test_a_kill_withdraws_queued_jobs_and_leaves_no_candidate_running(
         task_module="task.py",
         task_object="task",
         command=(sys.executable, "prog.py", str(started), mark),
-        limits=Limits(wall_s=60, memory_mb=1024),
+        limits=Limits(wall_seconds=60, memory_mb=1024),
         heldout=(),
         scratch_root=tmp_path / "scratch",
         active_dir=tmp_path / "active",

@@ -36,6 +36,6 @@ def test_crash_garbage_and_overrun_are_clear_failures(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="sigma"):
         _policy(garbage, tmp_path).decide([LANE])
     slow = source.replace("ADAPT = 0.0", "ADAPT = 0.0\nwhile True:\n    pass")
-    fast = Limits(wall_s=1.0, cpu_s=1.0, memory_mb=256)
+    fast = Limits(wall_seconds=1.0, cpu_seconds=1.0, memory_mb=256)
     with pytest.raises(PolicyError, match=r"timeout|cpu"):
         _policy(slow, tmp_path, fast).decide([LANE])

@@ -80,7 +80,7 @@ def test_timeout_kills_and_says_so(minimal_experiment: Path, tmp_path: Path) -> 
         minimal_experiment,
         tmp_path,
         "import time\nprint('working', flush=True)\ntime.sleep(30)\n",
-        wall_s=1.0,
+        wall_seconds=1.0,
     )
     assert not ev.ok and "timed out after" in ev.failure
     assert ev.run is not None and ev.run.wall_s < 5

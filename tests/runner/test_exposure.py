@@ -20,7 +20,7 @@ from evoforge.sandbox import Limits
 from evoforge.sandbox.process import ProcessSandbox
 from evoforge.tasks import Task
 
-LIMITS = Limits(wall_s=30, memory_mb=1024)
+LIMITS = Limits(wall_seconds=30, memory_mb=1024)
 
 
 class ReadsLabels(Task):

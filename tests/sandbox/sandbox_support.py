@@ -33,14 +33,14 @@ from evoforge.sandbox import (
 )
 
 FAST = Limits(
-    wall_s=20,
-    cpu_s=10,
+    wall_seconds=20,
+    cpu_seconds=10,
     memory_mb=512,
     file_size_mb=16,
     open_files=64,
     processes=32,
     scratch_mb=32,
-    output_bytes=16 * 1024,
+    output_kb=16,
 )
 
 BENIGN = """

@@ -18,7 +18,7 @@ from sandbox_support import FAST, Hostile
 
 def test_fork_bomb(hostile: Hostile) -> None:
     """Fork without end; every child forks too."""
-    limits = dataclasses.replace(FAST, wall_s=4, processes=32)
+    limits = dataclasses.replace(FAST, wall_seconds=4, processes=32)
     started = time.monotonic()
     out = hostile.run(
         """
@@ -32,7 +32,7 @@ def test_fork_bomb(hostile: Hostile) -> None:
         limits=limits,
     )
     assert out.result.killed_by == "timeout"
-    assert time.monotonic() - started < limits.wall_s + 3
+    assert time.monotonic() - started < limits.wall_seconds + 3
     # The host could fork all along, and still can.
     assert subprocess.run(["true"]).returncode == 0
 
@@ -83,7 +83,7 @@ def test_memory_bomb(hostile: Hostile) -> None:
 
 def test_cpu_hog(hostile: Hostile) -> None:
     """Spin forever on the CPU."""
-    limits = dataclasses.replace(FAST, cpu_s=1, wall_s=60)
+    limits = dataclasses.replace(FAST, cpu_seconds=1, wall_seconds=60)
     out = hostile.run("while True:\n    pass\n", limits=limits)
     assert out.result.killed_by == "cpu", out.result  # the CPU limit, long before the wall one
     assert out.result.cpu_s < 3
@@ -188,10 +188,10 @@ def test_relaunches_itself(hostile: Hostile) -> None:
 
 def test_sleeps_past_the_timeout(hostile: Hostile) -> None:
     """Sleep far beyond the wall-clock limit."""
-    limits = dataclasses.replace(FAST, wall_s=1.5)
+    limits = dataclasses.replace(FAST, wall_seconds=1.5)
     out = hostile.run("import time\ntime.sleep(600)\n", limits=limits)
     assert out.result.timed_out and out.result.killed_by == "timeout"
-    assert out.result.wall_s < limits.wall_s + 2
+    assert out.result.wall_s < limits.wall_seconds + 2
 
 
 def test_raises_its_own_limits(hostile: Hostile) -> None:

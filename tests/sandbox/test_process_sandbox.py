@@ -26,19 +26,21 @@ def _spec(tmp_path: Path, code: str, **limits: float) -> RunSpec:
 def test_timeout_kills_the_whole_group(tmp_path: Path) -> None:
     code = "import os, time\nos.fork()\ntime.sleep(60)\n"
     started = time.monotonic()
-    result = ProcessSandbox().run(_spec(tmp_path, code, wall_s=0.5))
+    result = ProcessSandbox().run(_spec(tmp_path, code, wall_seconds=0.5))
     assert result.timed_out and result.killed_by == "timeout"
     assert time.monotonic() - started < 3
 
 
 def test_cpu_limit_is_reported(tmp_path: Path) -> None:
-    result = ProcessSandbox().run(_spec(tmp_path, "while True: pass", wall_s=20, cpu_s=1))
+    result = ProcessSandbox().run(
+        _spec(tmp_path, "while True: pass", wall_seconds=20, cpu_seconds=1)
+    )
     assert result.killed_by == "cpu"
 
 
 def test_output_keeps_the_tail(tmp_path: Path) -> None:
     code = "import sys\nfor i in range(100000): print(i)\nprint('END', file=sys.stderr)\n"
-    result = ProcessSandbox().run(_spec(tmp_path, code, output_bytes=1000))
+    result = ProcessSandbox().run(_spec(tmp_path, code, output_kb=1))
     assert result.exit_code == 0
     assert result.stdout_tail.endswith("99999\n") and "earlier bytes dropped" in result.stdout_tail
     assert result.stderr_tail == "END\n"

@@ -25,7 +25,7 @@ class AllowsBundledData(LoadsBreastCancer):
 
 
 def test_a_careless_task_exposes_no_bundled_labels(full_sandbox: LayeredSandbox) -> None:
-    limits = Limits(wall_s=30, memory_mb=1024)
+    limits = Limits(wall_seconds=30, memory_mb=1024)
     assert exposed_reads(LoadsBreastCancer(), full_sandbox, limits=limits) == []
     exposed = {p.name for p in exposed_reads(AllowsBundledData(), full_sandbox, limits=limits)}
     assert "breast_cancer.csv" in exposed  # allowed, so visible, so warned about

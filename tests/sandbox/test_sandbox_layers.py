@@ -130,7 +130,7 @@ def test_stop_now_kills_everything_within_two_seconds(
     spec = RunSpec(
         argv=(sys.executable, "c.py", token),
         workdir=tmp_path,
-        limits=dataclasses.replace(FAST, wall_s=60),
+        limits=dataclasses.replace(FAST, wall_seconds=60),
         env={"PATH": "/usr/bin:/bin"},
     )
     pgids: list[int] = []

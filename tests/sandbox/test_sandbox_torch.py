@@ -31,7 +31,7 @@ def test_torch_trains_inside_the_sandbox(full_sandbox: LayeredSandbox, tmp_path:
         np.save("pred.npy", model(x).argmax(1).numpy())
         np.save("truth.npy", y.numpy())
         """,
-        limits=dataclasses.replace(FAST, wall_s=120, memory_mb=4096, scratch_mb=64),
+        limits=dataclasses.replace(FAST, wall_seconds=120, memory_mb=4096, scratch_mb=64),
         env={"OMP_NUM_THREADS": "1"},
     )
     assert out.result.exit_code == 0, out.result

@@ -42,7 +42,7 @@ work = Path(sys.argv[1])
 )
 sandbox = build_sandbox()
 result = sandbox.run(RunSpec(argv=(sys.executable, "c.py"), workdir=work,
-                             limits=Limits(wall_s=30, processes=16, memory_mb=512),
+                             limits=Limits(wall_seconds=30, processes=16, memory_mb=512),
                              env={"PATH": "/usr/bin:/bin"}))
 print(json.dumps({"strength": dict(sandbox.strength()), "exit": result.exit_code,
                   "stderr": result.stderr_tail,

@@ -41,7 +41,7 @@ def test_landlock_and_seccomp_contain_a_candidate_without_namespaces(tmp_path: P
     spec = RunSpec(
         argv=(sys.executable, "c.py", str(data), str(outside)),
         workdir=work,
-        limits=Limits(wall_s=30),
+        limits=Limits(wall_seconds=30),
         env={"PATH": "/usr/bin:/bin"},
         hidden_paths=(data / "labels.txt",),
     )

@@ -30,14 +30,14 @@ from evoforge.policy import POLICY_FILE, Decider, Decision, Lane, PolicyError, r
 from evoforge.sandbox import Limits, RunSpec, Sandbox
 
 DECISION_LIMITS = Limits(
-    wall_s=20.0,
-    cpu_s=20.0,
+    wall_seconds=20.0,
+    cpu_seconds=20.0,
     memory_mb=512,
     file_size_mb=16,
     open_files=64,
     processes=8,
     scratch_mb=64,
-    output_bytes=4096,
+    output_kb=4,
 )
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 

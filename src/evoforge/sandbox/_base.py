@@ -19,16 +19,23 @@ from evoforge.candidate import RunResult
 
 @dataclass(frozen=True)
 class Limits:
-    wall_s: float = 300.0
-    cpu_s: float | None = None
-    """CPU seconds; None means wall_s times the number of cores allowed (2)."""
+    """A candidate's resource limits. The fields are the ``[limits]`` keys of
+    ``evoforge.toml`` and these are their only defaults (the config reads them here)."""
+
+    wall_seconds: float = 300.0
+    cpu_seconds: float | None = None
+    """None means wall_seconds times the number of cores allowed (2)."""
     memory_mb: int | None = 4096
     file_size_mb: int = 256
     open_files: int = 256
     processes: int = 64
     scratch_mb: int = 1024
-    output_bytes: int = 64 * 1024
+    output_kb: int = 64
     """How much of stdout and of stderr is kept (the tail)."""
+
+    @property
+    def output_bytes(self) -> int:
+        return self.output_kb * 1024
 
 
 @dataclass(frozen=True)

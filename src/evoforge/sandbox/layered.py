@@ -292,7 +292,7 @@ def _finish(
 ) -> RunResult:
     """The supervisor's result, with the candidate's own exit status and why it ended."""
     oom = group.oom_kills() if group is not None else 0
-    cpu_limit = limits.cpu_s if limits.cpu_s is not None else limits.wall_s * 2
+    cpu_limit = limits.cpu_seconds if limits.cpu_seconds is not None else limits.wall_seconds * 2
     exit_code = result.exit_code
     with contextlib.suppress(KeyError, ValueError):
         exit_code = int(status["exit_code"])

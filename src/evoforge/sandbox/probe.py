@@ -239,7 +239,7 @@ def _run_canary(plan: Plan) -> tuple[bool, str, dict[str, str]]:
         spec = RunSpec(
             argv=(sys.executable, "-I", "-S", "-c", _CANARY),
             workdir=tmp,
-            limits=Limits(wall_s=30, memory_mb=512, scratch_mb=16, processes=16),
+            limits=Limits(wall_seconds=30, memory_mb=512, scratch_mb=16, processes=16),
             env={"PATH": "/usr/bin:/bin"},
         )
         result, status = LayeredSandbox(plan).run_with_status(spec)

@@ -31,7 +31,7 @@ _MB = 1024 * 1024
 
 def rlimits_for(limits: Limits) -> list[tuple[int, int]]:
     """The (resource, value) pairs applied in the child before exec."""
-    cpu = limits.cpu_s if limits.cpu_s is not None else limits.wall_s * 2
+    cpu = limits.cpu_seconds if limits.cpu_seconds is not None else limits.wall_seconds * 2
     out = [
         (resource.RLIMIT_CPU, max(1, int(cpu + 0.999))),
         (resource.RLIMIT_FSIZE, limits.file_size_mb * _MB),
@@ -148,7 +148,7 @@ def supervise(
         pidfd = os.pidfd_open(proc.pid)
         if on_start is not None:
             on_start(pgid)
-        killed_by, usage = _watch(proc, pidfd, tails, start + limits.wall_s, sweep)
+        killed_by, usage = _watch(proc, pidfd, tails, start + limits.wall_seconds, sweep)
     finally:
         if proc.returncode is None:  # interrupted (say, on_start raised): leave nothing
             kill_group(pgid)
@@ -247,7 +247,7 @@ def _reap(proc: subprocess.Popen[bytes]) -> tuple[int | None, float, int]:
 
 
 def _cpu_limit(limits: Limits) -> float:
-    return limits.cpu_s if limits.cpu_s is not None else limits.wall_s * 2
+    return limits.cpu_seconds if limits.cpu_seconds is not None else limits.wall_seconds * 2
 
 
 class ProcessSandbox(Sandbox):
