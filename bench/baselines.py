@@ -35,7 +35,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from evoforge import session
+from evoforge import session, wiring
 from evoforge.archive import SQLiteArchive
 from evoforge.candidate import Status
 from evoforge.config import load_config
@@ -49,11 +49,11 @@ TASKS: dict[str, dict[str, Any]] = {
     "minimal": {"source": None, "targets": (-1.0, -0.3, -0.1)},
 }
 METHODS: dict[str, Callable[[Path], Proposer]] = {
-    "mutate": lambda exp: session.build_proposer(load_config(exp), exp),
+    "mutate": lambda exp: wiring.build_proposer(load_config(exp), exp),
     "tpe": lambda exp: OptunaProposer(sampler="tpe"),
     "random": lambda exp: OptunaProposer(sampler="random"),
     "mix": lambda exp: MixedProposer(
-        [(session.build_proposer(load_config(exp), exp), 1.0), (OptunaProposer(sampler="tpe"), 1.0)]
+        [(wiring.build_proposer(load_config(exp), exp), 1.0), (OptunaProposer(sampler="tpe"), 1.0)]
     ),
 }
 DEFAULT_METHODS = "mutate,tpe,random"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from evoforge.archive import SQLiteArchive
 from evoforge.candidate import Candidate, Evaluation
+from evoforge.config import TaskSection
 from evoforge.executors import LocalExecutor
 from evoforge.gates import EvolveRegionGate
 from evoforge.governance.audit import AuditLog
@@ -119,8 +120,8 @@ def main() -> None:
             archive=archive, executor=executor, proposer=Mutator(),
             selector=AgingTournament(), gates=[EvolveRegionGate()],
             seed_files={"program.py": PROGRAM}, objective="score", maximize=True,
-            budget=Budget(candidates=args.candidates, deadline=None), workers=args.workers,
-            promoter=Promoter(archive=archive, audit=audit, objective="score", maximize=True),
+            budget=Budget(candidates=args.candidates, deadline=None, max_consecutive_rejections=200), workers=args.workers,
+            promoter=Promoter(archive, audit, TaskSection(objective="score")),
             audit=audit, observer=recorder,
         )  # fmt: skip
         start = time.perf_counter()

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from evoforge.candidate import Evaluation
+from evoforge.config import RaySection
 from evoforge.executors import Executor, LocalExecutor
 from evoforge.executors.ray import RayExecutor
 from evoforge.runner import Job, RunContext
@@ -95,7 +96,7 @@ def main() -> None:
         )  # fmt: skip
         executors: dict[str, Executor] = {
             "local": LocalExecutor(ctx, workers=args.workers),
-            "ray": RayExecutor(ctx, workers=args.workers, object_store_mb=100),
+            "ray": RayExecutor(ctx, workers=args.workers, settings=RaySection(object_store_mb=100)),
         }
         lat: dict[str, list[float]] = {k: [] for k in executors}
         rate: dict[str, list[float]] = {k: [] for k in executors}

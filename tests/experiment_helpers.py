@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from evoforge.tasks import Task
+
 
 def set_config(exp: Path, old: str, new: str) -> None:
     """Replace one line of an experiment's config (tests use it to change a setting)."""
@@ -27,3 +29,22 @@ def processes_with(token: str) -> list[int]:
             if token.encode() in cmdline:
                 found.append(int(entry))
     return found
+
+
+class DataTask(Task):
+    """A task with a data file it declares and a folder it hides."""
+
+    def __init__(self, files: list[Path], hidden: list[Path]) -> None:
+        self._files, self._hidden = files, hidden
+
+    def prepare(self, workdir: Path, *, seed: int) -> None:
+        del workdir, seed
+
+    def score(self, workdir: Path) -> dict[str, float]:
+        return {"score": 0.0}
+
+    def files(self) -> list[Path]:
+        return self._files
+
+    def hidden_paths(self) -> list[Path]:
+        return self._hidden

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from experiment_helpers import set_config
@@ -23,7 +24,7 @@ def rows(archive: Path, sql: str) -> list[tuple[object, ...]]:
         conn.close()
 
 
-def wait_for(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate: Callable[[], object], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -5,21 +5,22 @@ from __future__ import annotations
 import random
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from evoforge.archive import MemoryArchive
-from evoforge.candidate import Evaluation, Status
-from evoforge.config import ConfigError
+from evoforge.candidate import Candidate, Evaluation, Status
+from evoforge.config import ConfigError, PromotionSection, TaskSection
 from evoforge.executors import InlineExecutor
 from evoforge.gates import ConstraintGate, EvolveRegionGate
 from evoforge.governance.audit import AuditLog
 from evoforge.governance.promotion import Promoter
 from evoforge.governance.run_audit import Audit
 from evoforge.loop import Loop
-from evoforge.loop_state import Budget, SeedFailed, TaskError
+from evoforge.loop_state import Budget, SeedFailed, StopCheck, TaskError
 from evoforge.program import replace_block
 from evoforge.proposers._base import (
     Feedback,
@@ -72,10 +73,12 @@ def fake_eval(job: Job) -> Evaluation:
     return Evaluation(ok=True, metrics={"score": float(x)}, heldout={"test": float(x) / 2})
 
 
-def governance(archive: MemoryArchive, tmp: Path, **promotion: object) -> dict[str, object]:
+def governance(archive: MemoryArchive, tmp: Path, **promotion: Any) -> dict[str, object]:
     audit = Audit(AuditLog(tmp / f"audit-{id(archive)}.jsonl"), archive)
     settings = {"reruns": 0, **promotion}
-    promoter = Promoter(archive=archive, audit=audit, objective="score", maximize=True, **settings)  # type: ignore[arg-type]
+    promoter = Promoter(
+        archive, audit, TaskSection(objective="score"), PromotionSection(**settings)
+    )
     return {"promoter": promoter, "audit": audit}
 
 
@@ -84,9 +87,9 @@ def make_loop(
     proposer: Proposer,
     *,
     budget: int = 10,
-    evaluate=fake_eval,
-    stop=lambda: None,
-) -> Loop:  # type: ignore[no-untyped-def]
+    evaluate: Callable[[Job], Evaluation] = fake_eval,
+    stop: StopCheck = lambda: None,
+) -> Loop:
     return Loop(
         archive=archive,
         executor=InlineExecutor(evaluate),
@@ -250,14 +253,14 @@ class Recording(Increment):
             p.files, p.operator, meta={"prompt": "P" * 10, "response": "R", "tokens": 5}
         )
 
-    def tell(self, child, parents, feedback) -> None:  # type: ignore[no-untyped-def]
+    def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:
         assert not child.heldout and all(not p.heldout for p in parents)
         self.told.append(child.id)
 
     def state(self) -> dict[str, object]:
         return {"told": len(self.told)}
 
-    def load_state(self, state) -> None:  # type: ignore[no-untyped-def]
+    def load_state(self, state: Mapping[str, Any]) -> None:
         self.restored = dict(state)
 
 
@@ -286,7 +289,7 @@ def test_children_kept_from_running_are_told_to_the_proposer_too() -> None:
             super().__init__(steps=(1, 0, 2, 3), break_frame_every=3)
             self.told: list[tuple[Status, tuple[int, ...]]] = []
 
-        def tell(self, child, parents, feedback) -> None:  # type: ignore[no-untyped-def]
+        def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:
             assert not child.heldout
             self.told.append((child.status, tuple(p.id for p in parents)))
 
@@ -317,7 +320,9 @@ def test_cpu_budget_ends_the_run() -> None:
         )
 
     loop = make_loop(archive, Increment(steps=(1, 2, 4, 8)), budget=50, evaluate=costly)
-    loop.budget = Budget(candidates=50, deadline=None, cpu_seconds=35.0)
+    loop.budget = Budget(
+        candidates=50, deadline=None, max_consecutive_rejections=200, cpu_seconds=35.0
+    )
     assert loop.run() == "CPU budget spent"
     evaluated = len(archive.candidates(statuses=(Status.SUCCEEDED, Status.FAILED)))
     assert 4 <= evaluated <= 5  # stops starting new candidates once 35 CPU seconds are used
@@ -333,7 +338,7 @@ def test_wall_budget_ends_the_run() -> None:
         return now["t"]
 
     loop.clock = clock
-    loop.budget = Budget(candidates=50, deadline=20.0)
+    loop.budget = Budget(candidates=50, deadline=20.0, max_consecutive_rejections=200)
     assert loop.run() == "wall budget spent"
     assert archive.size() < 50
 

@@ -14,6 +14,7 @@ import pytest
 
 from evoforge.archive import MemoryArchive
 from evoforge.candidate import Evaluation, Status
+from evoforge.config import PromotionSection, TaskSection
 from evoforge.executors import Executor
 from evoforge.gates import EvolveRegionGate
 from evoforge.governance.audit import AuditLog
@@ -103,7 +104,7 @@ def loop(
     seed: int = 0,
 ) -> Loop:
     audit = Audit(AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl"), archive)
-    promoter = Promoter(archive=archive, audit=audit, objective="score", maximize=True, reruns=0)
+    promoter = Promoter(archive, audit, TaskSection(objective="score"), PromotionSection(reruns=0))
     return Loop(
         archive=archive,
         executor=executor,
@@ -131,13 +132,16 @@ def test_a_finished_candidate_is_recorded_at_once_while_proposals_make_nothing(
     loop(archive, proposer, executor).run()
     child = archive.get(2)
     assert child.status == Status.SUCCEEDED
+    assert child.finished_at is not None
     # 60 slow proposals in a row take 1.2 s; the child finished after 0.05 s and its
     # record must not wait for the streak to end.
     assert child.finished_at - executor.finished_at[2] < 0.4
     # Proposals after the child's record are made from it, not only from the seed.
     assert 2 in proposer.parents_seen
     duplicates = archive.candidates(statuses=(Status.DUPLICATE,))
-    made_before_record = [c for c in duplicates if c.finished_at < child.finished_at]
+    made_before_record = [
+        c for c in duplicates if c.finished_at is not None and c.finished_at < child.finished_at
+    ]
     assert len(made_before_record) <= 16
 
 

@@ -1,13 +1,48 @@
+"""How a config becomes the run's parts: the sandbox probed, the metric names checked,
+the gates, the proposer, the run context the workers get, and a policy file."""
+
+from __future__ import annotations
+
+import os
 import re
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from evoforge import session
 from evoforge.archive import SQLiteArchive
-from evoforge.config import ConfigError
+from evoforge.config import Config, ConfigError, parse_config
+from evoforge.gates import ConstraintGate, EvolveRegionGate
+from evoforge.gates.constraints import DEFAULT_FORBIDDEN_CALLS, DEFAULT_FORBIDDEN_IMPORTS
+from evoforge.governance.rundir import RunDir
 from evoforge.policy import default_policy_source
+from evoforge.proposers import Mutator
+from evoforge.proposers.adaptive import AdaptiveMutator
+from evoforge.proposers.mix import MixedProposer
+from evoforge.proposers.optuna import OptunaProposer
+from evoforge.sandbox import ProcessSandbox, SandboxOptions, WeakSandboxError
 from evoforge.summary import run_summary
+from evoforge.wiring import (
+    build_gates,
+    build_proposer,
+    declared_metrics,
+    run_context,
+    sandbox_strength,
+)
+
+from experiment_helpers import DataTask
+
+BASE: dict[str, Any] = {
+    "program": {"files": ["p.py"], "command": ["{python}", "p.py"]},
+    "task": {"objective": "score"},
+}
+
+
+def config(**sections: Any) -> Config:
+    task = {**BASE["task"], **sections.pop("task", {})}
+    return parse_config({**BASE, "task": task, **sections})
 
 
 def _configure(exp: Path, extra: str) -> None:
@@ -43,3 +78,133 @@ def test_adapt_without_the_mutator_is_a_config_error(minimal_experiment: Path) -
     (minimal_experiment / "evoforge.toml").write_text(text)
     with pytest.raises(ConfigError, match="adapt"):
         session.start(minimal_experiment)
+
+
+def test_the_process_sandbox_has_only_the_supervisor_and_rlimits() -> None:
+    strength = sandbox_strength("process", False)
+    assert strength == ProcessSandbox().strength()
+    assert strength["supervisor"] == strength["rlimits"] == "on"
+
+
+def test_the_layered_sandbox_is_probed_with_the_runs_layers_and_allowance(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[SandboxOptions] = []
+
+    def refuse(options: SandboxOptions) -> ProcessSandbox:
+        asked.append(options)
+        raise WeakSandboxError("too weak")
+
+    monkeypatch.setattr("evoforge.sandbox.build_sandbox", refuse)
+    with pytest.raises(WeakSandboxError, match="too weak"):
+        sandbox_strength("auto", True)
+    assert [(o.layers, o.allow_weak) for o in asked] == [("auto", True)]
+
+
+def test_the_declared_metrics_are_the_held_out_and_gate_names_per_key() -> None:
+    c = config(task={"heldout": ["test", "test2"], "gate": ["gate_acc"]})
+    assert declared_metrics(c) == {"[task] heldout": ["test", "test2"], "[task] gate": ["gate_acc"]}
+    assert declared_metrics(config()) == {"[task] heldout": [], "[task] gate": []}
+
+
+def test_the_gates_keep_children_inside_their_blocks_and_away_from_the_runs_files(
+    tmp_path: Path,
+) -> None:
+    exp, run = tmp_path / "exp", RunDir(tmp_path / "exp" / "runs" / "r1")
+    task = DataTask(files=[exp / "labels.csv"], hidden=[tmp_path / "secret"])
+    c = config(
+        constraints={"forbid_imports": ["numpy"], "forbid_calls": ["eval"], "files": ["p.py"],
+                     "allow_imports": ["json"], "max_changed_lines": 50},
+    )  # fmt: skip
+    gates = build_gates(c, exp, run, task)
+    assert [type(g) for g in gates] == [EvolveRegionGate, ConstraintGate]
+    assert isinstance(gates[1], ConstraintGate)
+    policy = gates[1].policy
+    assert policy.forbidden_paths == (
+        str(exp), str(run.path), str(exp / "task.py"), str(tmp_path / "secret"),
+        str(exp / "labels.csv"),
+    )  # fmt: skip
+    assert policy.forbid_imports == (*DEFAULT_FORBIDDEN_IMPORTS, "numpy")
+    assert policy.forbid_calls == (*DEFAULT_FORBIDDEN_CALLS, "eval")
+    assert (policy.files, policy.allow_imports, policy.max_changed_lines) == (
+        ("p.py",), ("json",), 50
+    )  # fmt: skip
+
+
+def test_without_constraints_only_the_evolve_block_gate_is_left(tmp_path: Path) -> None:
+    task = DataTask(files=[], hidden=[])
+    gates = build_gates(config(constraints={"enabled": False}), tmp_path, RunDir(tmp_path), task)
+    assert [type(g) for g in gates] == [EvolveRegionGate]
+
+
+def test_the_mutator_is_built_with_its_settings_and_adapts_when_asked() -> None:
+    settings = {"crossover_rate": 0.3, "multi_rate": 0.1, "sigma": 0.25}
+    plain = build_proposer(config(proposer={"kind": "mutate", **settings}), Path("."))
+    assert type(plain) is Mutator
+    assert (plain.crossover_rate, plain.multi_rate, plain.sigma) == (0.3, 0.1, 0.25)
+    adaptive = build_proposer(config(proposer={"adapt": True, **settings}), Path("."))
+    assert isinstance(adaptive, AdaptiveMutator) and adaptive.policy is None
+    assert (adaptive.base.crossover_rate, adaptive.base.sigma) == (0.3, 0.25)
+
+
+def test_config_builds_the_optuna_proposer_and_mixes() -> None:
+    built = build_proposer(
+        config(proposer={"kind": "optuna", "optuna": {"sampler": "random", "base": "parent"}}),
+        Path("."),
+    )
+    assert isinstance(built, OptunaProposer)
+    assert (built.sampler, built.base) == ("random", "parent")
+    assert isinstance(
+        build_proposer(config(proposer={"kind": "optuna"}), Path(".")), OptunaProposer
+    )
+    mix = build_proposer(
+        config(
+            proposer={"kind": "mix", "mix": [{"kind": "mutate", "weight": 2}, {"kind": "optuna"}]}
+        ),
+        Path("."),
+    )
+    assert isinstance(mix, MixedProposer)
+    assert [(type(p), w) for p, w in mix.members] == [(Mutator, 2.0), (OptunaProposer, 1.0)]
+
+
+LLM = {"models": [{"name": "m", "base_url": "http://127.0.0.1:9/v1", "api_key_env": "EVO_KEY"}]}
+
+
+def test_an_llm_proposer_falls_back_on_the_configured_mutator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evoforge.proposers.llm import LLMProposer
+
+    monkeypatch.setenv("EVO_KEY", "k")
+    built = build_proposer(config(proposer={"kind": "llm", "sigma": 0.75, "llm": LLM}), Path("."))
+    assert isinstance(built, LLMProposer)
+    assert type(built.fallback) is Mutator and built.fallback.sigma == 0.75
+
+
+def test_an_llm_proposer_whose_key_variable_is_unset_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("EVO_KEY", raising=False)
+    with pytest.raises(ConfigError, match="EVO_KEY not set"):
+        build_proposer(config(proposer={"kind": "llm", "llm": LLM}), Path("."))
+
+
+def test_the_run_context_hides_held_out_and_gate_metrics_from_the_search(
+    tmp_path: Path,
+) -> None:
+    c = config(
+        task={"heldout": ["test"], "gate": ["gate_acc"], "object": "my_task"},
+        limits={"wall_seconds": 5, "threads": 2},
+        sandbox={"layers": "process"},
+    )
+    run = RunDir(tmp_path / "runs" / "r1")
+    ctx = run_context(run, c, tmp_path, allow_weak=True)
+    assert ctx.heldout == ("test", "gate_acc")
+    assert (ctx.experiment, ctx.task_module, ctx.task_object) == (tmp_path, "task.py", "my_task")
+    assert ctx.command == ("{python}", "p.py")
+    assert ctx.limits == c.limits.limits() and ctx.limits.wall_seconds == 5
+    assert (ctx.threads, ctx.sandbox_layers, ctx.allow_weak) == (2, "process", True)
+    assert ctx.active_dir == run.active
+    scratch = Path(tempfile.gettempdir()) / "evoforge-scratch" / f"r1-{os.getpid()}"
+    assert ctx.scratch_root == scratch
+    assert ctx.task_hashes == {}

@@ -98,7 +98,6 @@ class RunResult:
     wall_s: float
     cpu_s: float = 0.0
     max_rss_kb: int = 0
-    timed_out: bool = False
     killed_by: str = ""
     """Why the supervisor ended it early ("timeout", "memory", "stopped"), or ""."""
     stdout_tail: str = ""

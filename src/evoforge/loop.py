@@ -27,7 +27,7 @@ from evoforge.archive import Archive
 from evoforge.candidate import Candidate, Evaluation, Files, Status
 from evoforge.config import ConfigError
 from evoforge.executors import Executor
-from evoforge.gates import PreRunGate, check_all
+from evoforge.gates import PreRunGate, Scored, check_all
 from evoforge.gates.detectors import GamingDetectors
 from evoforge.governance.control import ControlError, answer, apply
 from evoforge.governance.promotion import Promoter
@@ -40,7 +40,15 @@ from evoforge.loop_checks import (
     task_error_stop,
 )
 from evoforge.loop_feedback import as_parent, for_proposer, proposer_feedback
-from evoforge.loop_records import child_of, not_charged, outcome, store_meta
+from evoforge.loop_records import (
+    child_of,
+    left_unfinished,
+    not_charged,
+    outcome,
+    rejected_proposal,
+    seed_record,
+    store_meta,
+)
 from evoforge.loop_state import (
     Budget,
     Draws,
@@ -117,7 +125,7 @@ class Loop:
         self._requeue_interrupted()
         if self.archive.size() == 0:
             check_seed(self.gates, self.seed_files)
-            self._submit(self._record_seed())
+            self._submit(seed_record(self.archive, self.seed_files))
         stopping = None
         while True:
             stopping = stopping or self.stop() or ("now" if self._halt else None)
@@ -263,20 +271,12 @@ class Loop:
         if not exc.meta:
             return
         self.archive.add(
-            child_of(
-                parents, code_hash=parents[0].code_hash, island=island,
-                proposer=self.proposer.name, operator=str(exc.meta.get("operator", "")),
-                status=Status.REJECTED, failure=f"proposal rejected: {exc}",
-                finished_at=self.clock(), extra=store_meta(self.archive, exc.meta),
+            rejected_proposal(
+                self.archive, parents, island=island, proposer=self.proposer.name,
+                meta=exc.meta, failure=f"proposal rejected: {exc}", now=self.clock(),
             )
         )  # fmt: skip
         self.stats.count(Status.REJECTED)
-
-    def _record_seed(self) -> Candidate:
-        code_hash = self.archive.put_code(self.seed_files)
-        return self.archive.add(
-            Candidate(id=0, code_hash=code_hash, proposer="seed", operator="seed")
-        )
 
     # -- running ----------------------------------------------------------------
     def _submit(self, cand: Candidate) -> None:
@@ -380,7 +380,7 @@ class Loop:
         if self.detectors is None:
             return cand
         parent = self.archive.get(cand.parent_ids[0])
-        flags = self.detectors.check(cand, parent, list(self._gains))
+        flags = self.detectors.check(Scored.of(cand, parent, self._gains))
         gain = self.detectors.gain(cand, parent)
         if gain is not None and gain > 0:
             self._gains.append(gain)
@@ -389,21 +389,17 @@ class Loop:
     # -- resume and stop --------------------------------------------------------
     def _requeue_interrupted(self) -> None:
         """Candidates left PENDING or RUNNING by a crash or a stop run again (bounded)."""
-        for cand in self.archive.candidates(statuses=(Status.PENDING, Status.RUNNING)):
-            if cand.attempts >= self.max_attempts:
-                self.archive.update(
-                    cand.id, status=Status.FAILED, finished_at=self.clock(),
-                    failure=f"interrupted {cand.attempts} times (driver stopped or crashed while it ran)",
-                )  # fmt: skip
-                self.stats.count(Status.FAILED)
-            else:
-                self._submit(cand)
+        again, failed = left_unfinished(self.archive, self.max_attempts, now=self.clock())
+        for _ in range(failed):
+            self.stats.count(Status.FAILED)
+        for cand in again:
+            self._submit(cand)
 
     def _stop_now(self) -> None:
         running = self.archive.candidates(statuses=(Status.RUNNING,))
         self.executor.shutdown(kill=True)
         for cand in running:  # killed by us, not by their own fault: run again on resume
-            self.archive.update(cand.id, status=Status.PENDING, attempts=max(0, cand.attempts - 1))
+            not_charged(self.archive, cand.id)
         self.audit.append(
             "stop", mode="now", reason=self._halt or "requested", killed=[c.id for c in running]
         )

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from evoforge.archive import Archive
 from evoforge.candidate import Candidate, Status
+from evoforge.config import BudgetSection
 
 StopCheck = Callable[[], str | None]
 """Returns None to go on, "now" to kill in-flight candidates and stop, "drain" to finish them first."""
@@ -122,10 +123,24 @@ class Streak:
 
 @dataclass(frozen=True)
 class Budget:
+    """What a run may spend; :meth:`of` makes it from ``[budget]``, whose defaults are
+    the only ones."""
+
     candidates: int | None
     deadline: float | None  # absolute time.time(); None = no wall budget
-    max_consecutive_rejections: int = 200
+    max_consecutive_rejections: int
     cpu_seconds: float | None = None
+
+    @classmethod
+    def of(cls, section: BudgetSection, *, now: float, spent_s: float = 0.0) -> Budget:
+        """The budget from ``now``, when earlier sessions of the run took ``spent_s``."""
+        wall, cpu = section.wall_minutes, section.cpu_hours
+        return cls(
+            candidates=section.candidates,
+            deadline=None if wall is None else now + wall * 60 - spent_s,
+            max_consecutive_rejections=section.max_consecutive_rejections,
+            cpu_seconds=None if cpu is None else cpu * 3600,
+        )
 
     def verdict(
         self, *, started: int, now: float, cpu_s: float, streak: Streak, exhausted: str = ""

@@ -11,7 +11,6 @@ import hashlib
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -22,36 +21,36 @@ from types import FrameType
 from evoforge.archive import Archive, SQLiteArchive
 from evoforge.candidate import dumps
 from evoforge.config import (
-    AutoMLSection,
     Config,
     ConfigError,
-    OptunaSection,
-    load_config,
-    parse_config,
+    parse_snapshot,
     seed_files,
 )
-from evoforge.executors import Executor, InlineExecutor, LocalExecutor
-from evoforge.gates import EvolveRegionGate, PreRunGate
-from evoforge.gates.constraints import (
-    DEFAULT_FORBIDDEN_CALLS,
-    DEFAULT_FORBIDDEN_IMPORTS,
-    ConstraintGate,
-    ConstraintPolicy,
-)
 from evoforge.gates.detectors import GamingDetectors
-from evoforge.governance.audit import AuditLog, format_report
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.audit_verify import format_report
 from evoforge.governance.control import take_requests
-from evoforge.governance.promotion import Promoter, validation_caveat
+from evoforge.governance.promotion import validation_caveat
 from evoforge.governance.run_audit import Audit
 from evoforge.governance.rundir import RunDir, create_run
 from evoforge.loop import Loop
 from evoforge.loop_state import Budget, Observer, Stats, TaskError
-from evoforge.policy import Decider
 from evoforge.proposers._base import Proposer
-from evoforge.runner import RunContext, evaluate, exposed_reads, file_hashes, load_task
-from evoforge.sandbox._base import Sandbox
+from evoforge.runner import RunContext, exposed_reads, file_hashes, load_task
 from evoforge.tasks import Task
-from evoforge.wiring import build_selector, load_policy, wrap_mutator
+from evoforge.wiring import (
+    build_executor,
+    build_gates,
+    build_promoter,
+    build_proposer,
+    build_selector,
+    declared_metrics,
+    load_experiment,
+    load_policy,
+    run_context,
+    sandbox_for,
+    sandbox_strength,
+)
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def start(
 ) -> Outcome:
     """Start a new run; ``proposer`` replaces the one the config names (programmatic use)."""
     experiment = experiment.resolve()
-    config = load_config(experiment)
+    config = load_experiment(experiment)
     run = create_run(experiment, config.experiment.name)
     archive = SQLiteArchive(run.archive)
     archive.set_meta("experiment", str(experiment))
@@ -98,7 +97,7 @@ def resume(
         )
     archive = SQLiteArchive(run.archive)
     experiment = Path(archive.get_meta("experiment"))
-    config = parse_config(archive.get_meta("config"), source=f"{run.path} (config snapshot)")
+    config = parse_snapshot(archive.get_meta("config"), source=f"{run.path} (config snapshot)")
     if archive.size() == 0:
         raise ConfigError(
             f"{run.path}: this run ended before its seed was recorded "
@@ -148,7 +147,6 @@ def _drive(
     warn_exposed_reads(task, ctx, audit, seed=config.experiment.seed)
     executor = build_executor(config, ctx, audit)
     elapsed_before = float(archive.get_meta("elapsed_s", 0.0))
-    wall, cpu = config.budget.wall_minutes, config.budget.cpu_hours
     loop = Loop(
         archive=archive,
         executor=executor,
@@ -158,24 +156,11 @@ def _drive(
         seed_files=files,
         objective=config.task.objective,
         maximize=config.maximize,
-        budget=Budget(
-            candidates=config.budget.candidates,
-            deadline=None if wall is None else time.time() + wall * 60 - elapsed_before,
-            max_consecutive_rejections=config.budget.max_consecutive_rejections,
-            cpu_seconds=None if cpu is None else cpu * 3600,
-        ),
+        budget=Budget.of(config.budget, now=time.time(), spent_s=elapsed_before),
         workers=config.run.workers,
         promoter=build_promoter(config, archive, audit),
         audit=audit,
-        detectors=GamingDetectors(
-            objective=config.task.objective,
-            maximize=config.maximize,
-            jump_factor=config.detectors.jump_factor,
-            jump_history=config.detectors.jump_history,
-            heldout_drop=config.detectors.heldout_drop,
-            fast_factor=config.detectors.fast_factor,
-            gate=tuple(config.task.gate),
-        ),
+        detectors=GamingDetectors(config.task, config.detectors),
         run_seed=config.experiment.seed,
         max_attempts=config.run.max_attempts,
         max_task_errors=config.run.max_task_errors,
@@ -199,12 +184,6 @@ def _drive(
     archive.set_meta("state", reason)
     run.clear_stop()
     return Outcome(run, reason, loop.stats, strength)
-
-
-def declared_metrics(config: Config) -> dict[str, list[str]]:
-    """The metric names the config declares beyond the objective, per key; the loop
-    checks each is among those the task returns for the seed."""
-    return {"[task] heldout": list(config.task.heldout), "[task] gate": list(config.task.gate)}
 
 
 @contextmanager
@@ -271,121 +250,11 @@ def trusted_hashes(experiment: Path, config: Config, task: Task) -> dict[str, st
     return file_hashes(paths, experiment)
 
 
-def build_gates(config: Config, experiment: Path, run: RunDir, task: Task) -> list[PreRunGate]:
-    gates: list[PreRunGate] = [EvolveRegionGate()]
-    c = config.constraints
-    if c.enabled:
-        forbidden = [str(experiment), str(run.path), str(experiment / config.task.module)]
-        forbidden += [str(p) for p in [*task.hidden_paths(), *task.files()]]
-        policy = ConstraintPolicy(
-            files=None if c.files is None else tuple(c.files),
-            forbid_imports=DEFAULT_FORBIDDEN_IMPORTS + tuple(c.forbid_imports),
-            allow_imports=tuple(c.allow_imports),
-            forbid_calls=DEFAULT_FORBIDDEN_CALLS + tuple(c.forbid_calls),
-            forbidden_paths=tuple(forbidden),
-            max_changed_lines=c.max_changed_lines,
-        )
-        gates.append(ConstraintGate(policy))
-    return gates
-
-
-def build_promoter(config: Config, archive: Archive, audit: Audit) -> Promoter:
-    return Promoter.from_config(config, archive, audit)
-
-
-def run_context(run: RunDir, config: Config, experiment: Path, *, allow_weak: bool) -> RunContext:
-    lim = config.limits
-    scratch = Path(tempfile.gettempdir()) / "evoforge-scratch" / f"{run.name}-{os.getpid()}"
-    return RunContext(
-        experiment=experiment,
-        task_module=config.task.module,
-        task_object=config.task.object,
-        command=tuple(config.program.command),
-        limits=lim.limits(),
-        heldout=(*config.task.heldout, *config.task.gate),  # both hidden from the search
-        scratch_root=scratch,
-        active_dir=run.active,
-        sandbox_layers=config.sandbox.layers,
-        allow_weak=allow_weak,
-        threads=lim.threads,
-    )
-
-
-def build_executor(config: Config, ctx: RunContext, audit: Audit | None = None) -> Executor:
-    """The executor the config names; a Ray executor's retries go to ``audit``."""
-    if config.run.executor == "inline":
-        return InlineExecutor(lambda job: evaluate(ctx, job))
-    if config.run.executor == "ray":
-        try:  # imported here: Ray is an optional extra, loaded only when chosen
-            from evoforge.executors.ray import RayExecutor
-        except ImportError as exc:
-            raise ConfigError(
-                f"[run] executor = \"ray\" needs Ray: pip install 'evoforge[ray]' ({exc})"
-            ) from None
-        r = config.ray
-        return RayExecutor(
-            ctx,
-            workers=config.run.workers,
-            address=r.address,
-            cpus_per_candidate=r.cpus_per_candidate,
-            memory_mb_per_candidate=r.memory_mb_per_candidate,
-            max_retries=r.max_retries,
-            object_store_mb=r.object_store_mb,
-            on_retry=None if audit is None else lambda entry: audit.append("ray_retry", **entry),
-        )
-    return LocalExecutor(ctx, workers=config.run.workers)
-
-
-def build_proposer(config: Config, experiment: Path, *, policy: Decider | None = None) -> Proposer:
-    """The proposer the config names; an LLM proposer falls back on the mutator."""
-    from evoforge.proposers.mutate import Mutator
-
-    p = config.proposer
-
-    def one(kind: str) -> Proposer:
-        mutator = Mutator(crossover_rate=p.crossover_rate, multi_rate=p.multi_rate, sigma=p.sigma)
-        if kind == "llm" and p.llm is not None:
-            from evoforge.proposers.llm import build_llm_proposer
-
-            return build_llm_proposer(p.llm, experiment=experiment, fallback=mutator)
-        if kind == "optuna":
-            from evoforge.proposers.optuna import OptunaProposer
-
-            o = p.optuna or OptunaSection()
-            return OptunaProposer(sampler=o.sampler, sampler_options=o.options, base=o.base)
-        return wrap_mutator(mutator, config, policy)
-
-    if p.kind == "automl":
-        from evoforge.domains.automl.proposer import build_algorithm_search
-
-        return build_algorithm_search(p.automl or AutoMLSection(), config, experiment)
-    if p.kind == "mix":
-        from evoforge.proposers.mix import MixedProposer
-
-        return MixedProposer([(one(m.kind), m.weight) for m in p.mix], adapt=p.adapt)
-    return one(p.kind)
-
-
-def sandbox_strength(layers: str, allow_weak: bool) -> Mapping[str, str]:
-    """Probe the sandbox layers; raises if the sandbox would be too weak to run."""
-    return _sandbox(layers, allow_weak).strength()
-
-
-def _sandbox(layers: str, allow_weak: bool) -> Sandbox:
-    if layers == "process":
-        from evoforge.sandbox.process import ProcessSandbox
-
-        return ProcessSandbox()
-    from evoforge.sandbox import SandboxOptions, build_sandbox
-
-    return build_sandbox(SandboxOptions(layers=layers, allow_weak=allow_weak))
-
-
 def warn_exposed_reads(task: Task, ctx: RunContext, audit: Audit, *, seed: int) -> list[Path]:
     """Warn (stderr and audit log) about each file the task reads that a candidate
     could read too; returns them. Done at every driver start: it costs one
     ``prepare`` and one sandboxed probe."""
-    sandbox = _sandbox(ctx.sandbox_layers, ctx.allow_weak)
+    sandbox = sandbox_for(ctx.sandbox_layers, ctx.allow_weak)
     exposed = exposed_reads(task, sandbox, limits=ctx.limits, seed=seed)
     if exposed:
         names = ", ".join(str(p) for p in exposed)

@@ -1,15 +1,40 @@
-"""How a run's config turns into the policy selector and the adaptive mutator."""
+"""How a run's config turns into its parts: every config-to-component rule is here."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
-from evoforge.config import Config, ConfigError
+from evoforge.archive import Archive
+from evoforge.config import AutoMLSection, Config, ConfigError, OptunaSection, load_config
+from evoforge.executors import Executor, InlineExecutor, LocalExecutor
+from evoforge.gates import EvolveRegionGate, PreRunGate
+from evoforge.gates.constraints import (
+    DEFAULT_FORBIDDEN_CALLS,
+    DEFAULT_FORBIDDEN_IMPORTS,
+    ConstraintGate,
+    ConstraintPolicy,
+)
+from evoforge.governance.promotion import Promoter
+from evoforge.governance.run_audit import Audit
+from evoforge.governance.rundir import RunDir
 from evoforge.policy import Decider, InProcessPolicy, PolicyError, load_policy_file
 from evoforge.proposers._base import Proposer
 from evoforge.proposers.adaptive import AdaptiveMutator
 from evoforge.proposers.mutate import Mutator
+from evoforge.proposers.sites import check_annotations
+from evoforge.runner import RunContext, evaluate
+from evoforge.sandbox._base import Sandbox
 from evoforge.selection import AgingTournament, PolicySelector, Selector
+from evoforge.tasks import Task
+
+
+def load_experiment(experiment: Path) -> Config:
+    """The experiment's config, checked with every rule, the proposers' parameter
+    annotations in the program files included (ConfigError lists what is wrong)."""
+    return load_config(experiment, file_checks=(check_annotations,))
 
 
 def load_policy(config: Config, experiment: Path) -> Decider | None:
@@ -50,3 +75,119 @@ def wrap_mutator(mutator: Mutator, config: Config, policy: Decider | None) -> Pr
     if policy is None and not config.proposer.adapt:
         return mutator
     return AdaptiveMutator(mutator, policy=policy)
+
+
+def declared_metrics(config: Config) -> dict[str, list[str]]:
+    """The metric names the config declares beyond the objective, per key; the loop
+    checks each is among those the task returns for the seed."""
+    return {"[task] heldout": list(config.task.heldout), "[task] gate": list(config.task.gate)}
+
+
+def build_gates(config: Config, experiment: Path, run: RunDir, task: Task) -> list[PreRunGate]:
+    gates: list[PreRunGate] = [EvolveRegionGate()]
+    c = config.constraints
+    if c.enabled:
+        forbidden = [str(experiment), str(run.path), str(experiment / config.task.module)]
+        forbidden += [str(p) for p in [*task.hidden_paths(), *task.files()]]
+        policy = ConstraintPolicy(
+            files=None if c.files is None else tuple(c.files),
+            forbid_imports=DEFAULT_FORBIDDEN_IMPORTS + tuple(c.forbid_imports),
+            allow_imports=tuple(c.allow_imports),
+            forbid_calls=DEFAULT_FORBIDDEN_CALLS + tuple(c.forbid_calls),
+            forbidden_paths=tuple(forbidden),
+            max_changed_lines=c.max_changed_lines,
+        )
+        gates.append(ConstraintGate(policy))
+    return gates
+
+
+def build_promoter(config: Config, archive: Archive, audit: Audit) -> Promoter:
+    return Promoter(archive, audit, config.task, config.promotion, base_seed=config.experiment.seed)
+
+
+def run_context(run: RunDir, config: Config, experiment: Path, *, allow_weak: bool) -> RunContext:
+    lim = config.limits
+    scratch = Path(tempfile.gettempdir()) / "evoforge-scratch" / f"{run.name}-{os.getpid()}"
+    return RunContext(
+        experiment=experiment,
+        task_module=config.task.module,
+        task_object=config.task.object,
+        command=tuple(config.program.command),
+        limits=lim.limits(),
+        heldout=(*config.task.heldout, *config.task.gate),  # both hidden from the search
+        scratch_root=scratch,
+        active_dir=run.active,
+        sandbox_layers=config.sandbox.layers,
+        allow_weak=allow_weak,
+        threads=lim.threads,
+    )
+
+
+def build_executor(config: Config, ctx: RunContext, audit: Audit | None = None) -> Executor:
+    """The executor the config names; a Ray executor's retries go to ``audit``."""
+    if config.run.executor == "inline":
+        return InlineExecutor(lambda job: evaluate(ctx, job))
+    if config.run.executor == "ray":
+        try:  # imported here: Ray is an optional extra, loaded only when chosen
+            from evoforge.executors.ray import RayExecutor
+        except ImportError as exc:
+            raise ConfigError(
+                f"[run] executor = \"ray\" needs Ray: pip install 'evoforge[ray]' ({exc})"
+            ) from None
+        return RayExecutor(
+            ctx,
+            workers=config.run.workers,
+            settings=config.ray,
+            on_retry=None if audit is None else lambda entry: audit.append("ray_retry", **entry),
+        )
+    return LocalExecutor(ctx, workers=config.run.workers)
+
+
+def build_proposer(config: Config, experiment: Path, *, policy: Decider | None = None) -> Proposer:
+    """The proposer the config names; an LLM proposer falls back on the mutator."""
+    p = config.proposer
+
+    def one(kind: str) -> Proposer:
+        mutator = Mutator(crossover_rate=p.crossover_rate, multi_rate=p.multi_rate, sigma=p.sigma)
+        if kind == "llm" and p.llm is not None:
+            from evoforge.proposers.llm import build_llm_proposer
+
+            return build_llm_proposer(p.llm, experiment=experiment, fallback=mutator)
+        if kind == "optuna":
+            from evoforge.proposers.optuna import OptunaProposer
+
+            o = p.optuna or OptunaSection()
+            return OptunaProposer(sampler=o.sampler, sampler_options=o.options, base=o.base)
+        return wrap_mutator(mutator, config, policy)
+
+    if p.kind == "automl":
+        from evoforge.domains.automl.proposer import build_algorithm_search
+
+        return build_algorithm_search(
+            p.automl or AutoMLSection(),
+            experiment,
+            program=config.program,
+            task=config.task,
+            seed=config.experiment.seed,
+        )
+    if p.kind == "mix":
+        from evoforge.proposers.mix import MixedProposer
+
+        return MixedProposer([(one(m.kind), m.weight) for m in p.mix], adapt=p.adapt)
+    return one(p.kind)
+
+
+def sandbox_strength(layers: str, allow_weak: bool) -> Mapping[str, str]:
+    """Probe the sandbox layers; raises if the sandbox would be too weak to run."""
+    return sandbox_for(layers, allow_weak).strength()
+
+
+def sandbox_for(layers: str, allow_weak: bool) -> Sandbox:
+    """The sandbox ``[sandbox] layers`` names (the process layer alone, or all it can)."""
+    if layers == "process":
+        from evoforge.sandbox.process import ProcessSandbox
+
+        return ProcessSandbox()
+    from evoforge.sandbox import SandboxOptions, build_sandbox
+
+    return build_sandbox(SandboxOptions(layers=layers, allow_weak=allow_weak))

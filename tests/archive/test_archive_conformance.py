@@ -8,14 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evoforge.archive import (
-    Archive,
-    FinishedCandidateError,
-    Rerun,
-    SchemaError,
-    SQLiteArchive,
-    open_archive,
-)
+from evoforge.archive import Archive, FinishedCandidateError, Rerun, open_archive
 from evoforge.candidate import Candidate, Status, pack_examples, unpack_examples
 
 
@@ -155,34 +148,8 @@ def test_meta_and_blobs(archive: Archive) -> None:
     assert archive.get_blob(h) == "prompt text"
 
 
-def test_sqlite_is_durable_and_readable_while_open(tmp_path: Path) -> None:
-    path = tmp_path / "a.sqlite"
-    writer = SQLiteArchive(path)
-    add(writer, {"a.py": "1"})
-    reader = SQLiteArchive(path, readonly=True)  # another process's view, while the writer is open
-    assert reader.size() == 1
-    mode = writer._conn.execute("PRAGMA journal_mode").fetchone()[0]
-    sync = writer._conn.execute("PRAGMA synchronous").fetchone()[0]
-    assert mode == "wal" and sync == 2  # 2 == FULL
-    reader.close()
-    writer.close()
-
-
-def test_sqlite_refuses_other_schema_versions(tmp_path: Path) -> None:
-    path = tmp_path / "a.sqlite"
-    SQLiteArchive(path).set_meta("x", 1)
-    import sqlite3
-
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE meta SET value='999' WHERE key='schema_version'")
-    conn.commit()
-    conn.close()
-    with pytest.raises(SchemaError, match="schema version 999"):
-        SQLiteArchive(path)
-
-
 def test_reruns_replace_by_seed_and_approvals_filter_by_state(archive: Archive) -> None:
-    from evoforge.archive import Approval, Rerun
+    from evoforge.archive import Approval, ApprovalState, Rerun
 
     c = add(archive, {"a.py": "1"})
     archive.add_rerun(Rerun(c.id, 7, True, {"m": 0.5}, {"t": 0.4}))
@@ -191,11 +158,13 @@ def test_reruns_replace_by_seed_and_approvals_filter_by_state(archive: Archive) 
     assert [(r.seed, r.ok) for r in archive.reruns(c.id)] == [(3, False), (7, True)]
     assert archive.reruns(c.id)[1].metrics == {"m": 0.6}
     d = add(archive, {"a.py": "2"})
-    archive.put_approval(Approval(c.id, "pending", {"gain": 0.1}, 1.0))
-    archive.put_approval(Approval(d.id, "confirming", {}, 2.0))
-    archive.put_approval(Approval(c.id, "approved", {"gain": 0.1}, 1.0, 3.0, "ana", "looks right"))
+    archive.put_approval(Approval(c.id, ApprovalState.PENDING, {"gain": 0.1}, 1.0))
+    archive.put_approval(Approval(d.id, ApprovalState.CONFIRMING, {}, 2.0))
+    archive.put_approval(
+        Approval(c.id, ApprovalState.APPROVED, {"gain": 0.1}, 1.0, 3.0, "ana", "looks right")
+    )
     assert [a.candidate_id for a in archive.approvals()] == [c.id, d.id]
-    (done,) = archive.approvals(states=["approved"])
+    (done,) = archive.approvals(states=[ApprovalState.APPROVED])
     assert (done.who, done.reason, done.decided_at, done.evidence) == (
         "ana",
         "looks right",
@@ -211,35 +180,3 @@ def test_per_example_scores_are_kept_with_candidates_and_reruns(archive: Archive
     archive.add_rerun(Rerun(c.id, 7, True, {"acc": 0.5}, {}, "", blob))
     assert archive.get(c.id).examples == blob and archive.reruns(c.id)[0].examples == blob
     assert list(unpack_examples(archive.get_blob(blob))["acc"]) == [1.0, 0.0, 0.5]
-
-
-def _version_1_archive(path: Path) -> None:
-    """An archive as evoforge wrote it before per-example scores (schema version 1)."""
-    import sqlite3
-
-    SQLiteArchive(path).close()
-    conn = sqlite3.connect(path)
-    for table in ("candidates", "reruns"):
-        conn.execute(f"ALTER TABLE {table} DROP COLUMN examples")
-    conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
-    conn.execute("INSERT INTO code VALUES ('h', '{}')")
-    conn.execute(
-        "INSERT INTO candidates (code_hash, parent_ids, generation, island, proposer, operator, "
-        "status, metrics, heldout, failure, flags, diff, note, created_at, attempts, wall_s, "
-        "cpu_s, max_rss_kb, stdout_tail, stderr_tail, extra) VALUES ('h', '[]', 0, 0, 'seed', "
-        "'seed', 'succeeded', '{\"acc\": 0.5}', '{}', '', '[]', '', '', 1.0, 1, 0, 0, 0, '', '', '{}')"
-    )
-    conn.execute("INSERT INTO reruns VALUES (1, 7, 1, '{\"acc\": 0.5}', '{}', '')")
-    conn.commit()
-    conn.close()
-
-
-def test_sqlite_reads_a_version_1_archive_and_upgrades_it_when_writing(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite"
-    _version_1_archive(path)
-    with SQLiteArchive(path, readonly=True) as reader:  # a reader may not upgrade it
-        assert reader.get(1).examples == "" and reader.reruns(1)[0].examples == ""
-    with SQLiteArchive(path) as writer:
-        assert writer.get_meta("schema_version") == 2
-        writer.update(1, examples="blob")
-        assert writer.get(1).examples == "blob" and writer.get(1).metrics == {"acc": 0.5}

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evoforge.archive import Approval, SQLiteArchive
+from evoforge.archive import Approval, ApprovalState, SQLiteArchive
 from evoforge.candidate import Candidate, Status
 from evoforge.governance.audit import AuditLog
 from evoforge.governance.rundir import RunDir
@@ -51,10 +51,12 @@ def recorded_run(
             ))  # fmt: skip
         archive.move_champion(1, action="seed", reason="the seed program")
         for cid in promoted:
-            archive.put_approval(Approval(cid, "promoted", {"beats_noise": True}, t0, t0))
+            archive.put_approval(
+                Approval(cid, ApprovalState.PROMOTED, {"beats_noise": True}, t0, t0)
+            )
             archive.move_champion(cid, action="promote", reason="evoforge: auto (auto)")
         for cid, evidence in (declined or {}).items():
-            archive.put_approval(Approval(cid, "declined", evidence, t0, t0))
+            archive.put_approval(Approval(cid, ApprovalState.DECLINED, evidence, t0, t0))
     AuditLog(run.audit).append("run_start")
     return run
 
@@ -84,7 +86,7 @@ def start_server(target: Path, *, token: str = TOKEN) -> tuple[subprocess.Popen[
          "--token", token],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
     line = proc.stdout.readline()
     assert line.startswith("dashboard: http://127.0.0.1:"), line + proc.stderr.read()
     url = line.split()[1]

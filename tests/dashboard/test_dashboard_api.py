@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from evoforge.archive import SQLiteArchive
+from evoforge.archive import ApprovalState, SQLiteArchive
 from evoforge.dashboard import api
 from evoforge.governance.audit import AuditLog
 from evoforge.governance.run_audit import Audit
@@ -111,7 +111,7 @@ def test_server_refuses_requests_without_the_token_and_decides_with_it(run: RunD
         status, data = _request(action, data=body, headers={"X-Evoforge-Token": TOKEN})
         assert status == 409 and "not waiting" in data["message"]
         with SQLiteArchive(run.archive, readonly=True) as archive:
-            assert archive.approvals(states=["rejected"])[0].reason == "not convinced"
+            assert archive.approvals(states=[ApprovalState.REJECTED])[0].reason == "not convinced"
         assert (
             _request(f"{base}/api/run/..%2f..%2fetc/overview", headers={"X-Evoforge-Token": TOKEN})[
                 0

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from evoforge.dashboard import api
+from evoforge.dashboard.report import render_report
+from evoforge.dashboard.report_charts import score_lines
 from evoforge.governance.rundir import RunDir
-from evoforge.report import render_report, score_lines
 
 from dash_helpers import cli, declines_run, recorded_run, summary, write_experiment
 

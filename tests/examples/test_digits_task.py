@@ -141,7 +141,7 @@ def _symlink_to_valid_labels(path: Path) -> None:
     path.symlink_to(elsewhere)
 
 
-MALFORMED: dict[str, tuple[Callable[[Path], None] | None, str]] = {
+MALFORMED: dict[str, tuple[Callable[[Path], object] | None, str]] = {
     "missing": (None, "did not write"),
     "short": (lambda p: np.save(p, np.zeros(359, dtype=np.int64)), "shape"),
     "two-d": (lambda p: np.save(p, np.zeros((360, 10), dtype=np.int64)), "shape"),
@@ -249,12 +249,9 @@ def test_every_corner_of_the_search_space_builds_a_working_model(
 def test_hand_written_optimizer_matches_torch_optim(program: ModuleType, optimizer: str) -> None:
     import torch
 
-    program.OPTIMIZER, program.LR, program.MOMENTUM, program.WEIGHT_DECAY = (
-        optimizer,
-        0.05,
-        0.9,
-        0.01,
-    )
+    settings = {"OPTIMIZER": optimizer, "LR": 0.05, "MOMENTUM": 0.9, "WEIGHT_DECAY": 0.01}
+    for name, value in settings.items():
+        setattr(program, name, value)
     torch.manual_seed(0)
     ours = torch.nn.Linear(4, 3)
     theirs = torch.nn.Linear(4, 3)

@@ -15,7 +15,12 @@ from evoforge.gates.constraints import (
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT = "/home/u/exp"
-PATHS = (EXPERIMENT, f"{EXPERIMENT}/task.py", f"{EXPERIMENT}/runs/r1", "/data/hidden/labels.npy")
+PATHS: tuple[str, ...] = (
+    EXPERIMENT,
+    f"{EXPERIMENT}/task.py",
+    f"{EXPERIMENT}/runs/r1",
+    "/data/hidden/labels.npy",
+)
 PATHS += (f"{EXPERIMENT}/runs/r1/archive.sqlite",)
 
 TOP = """\

@@ -13,6 +13,7 @@ from typing import Any
 from evoforge import session
 from evoforge.archive import Archive, SQLiteArchive
 from evoforge.candidate import Candidate, Evaluation
+from evoforge.config import PromotionSection, TaskSection
 from evoforge.executors import InlineExecutor
 from evoforge.gates import EvolveRegionGate
 from evoforge.governance.audit import AuditLog
@@ -205,11 +206,11 @@ def run_script(exp: Path, bodies: list[str]) -> tuple[SQLiteArchive, Path]:
     return SQLiteArchive(outcome.run.archive, readonly=True), outcome.run.path
 
 
-def by_quality(archive: SQLiteArchive) -> list[Candidate]:
+def by_quality(archive: Archive) -> list[Candidate]:
     return [c for c in archive.candidates() if c.proposer == "scripted"]
 
 
-def champions(archive: SQLiteArchive) -> list[int]:
+def champions(archive: Archive) -> list[int]:
     return [m.candidate_id for m in archive.champion_history()]
 
 
@@ -242,7 +243,9 @@ def x_score(job: Job) -> Evaluation:
 def inline_loop(archive: Archive, xs: Sequence[int], **promotion: Any) -> Loop:
     """A loop in this process (no sandbox), one child per value of ``xs``, scored X."""
     audit = Audit(AuditLog(Path(tempfile.mkdtemp()) / "audit.jsonl"), archive)
-    promoter = Promoter(archive=archive, audit=audit, objective="score", maximize=True, **promotion)
+    promoter = Promoter(
+        archive, audit, TaskSection(objective="score"), PromotionSection(**promotion)
+    )
     return Loop(
         archive=archive, executor=InlineExecutor(x_score), proposer=Sequence_(xs),
         selector=AgingTournament(population=5, tournament=2), gates=[EvolveRegionGate()],

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from evoforge.archive import Approval, MemoryArchive, Rerun
+from evoforge.archive import Approval, ApprovalState, MemoryArchive, Rerun
 from evoforge.candidate import Candidate, Status, pack_examples
+from evoforge.config import PromotionSection, TaskSection
 from evoforge.governance.audit import AuditLog
 from evoforge.governance.promotion import Promoter, bootstrap_lower, validation_caveat
 from evoforge.governance.run_audit import Audit
 from evoforge.tasks import Task
 
 
-def promoter(archive: MemoryArchive, tmp_path: Path, **settings: object) -> Promoter:
+def promoter(
+    archive: MemoryArchive, tmp_path: Path, *, gate: tuple[str, ...] = (), **settings: Any
+) -> Promoter:
     audit = Audit(AuditLog(tmp_path / "audit.jsonl"), archive)
-    return Promoter(archive=archive, audit=audit, objective="acc", maximize=True, **settings)  # type: ignore[arg-type]
+    task = TaskSection(objective="acc", gate=list(gate))
+    return Promoter(archive, audit, task, PromotionSection(**settings))
 
 
 def scored(archive: MemoryArchive, acc: float, **fields: object) -> Candidate:
@@ -82,9 +87,9 @@ def test_pending_challengers_raise_the_bar_in_manual_mode_only(tmp_path: Path) -
     seed = scored(archive, 0.5)
     archive.move_champion(seed.id, action="seed", reason="seed")
     waiting = scored(archive, 0.8)
-    archive.put_approval(Approval(waiting.id, "pending", {}, 1.0))
+    archive.put_approval(Approval(waiting.id, ApprovalState.PENDING, {}, 1.0))
     flagged = scored(archive, 0.95, flags=("jump",))
-    archive.put_approval(Approval(flagged.id, "pending", {}, 2.0))
+    archive.put_approval(Approval(flagged.id, ApprovalState.PENDING, {}, 2.0))
     middle = scored(archive, 0.7)
     promoter(archive, tmp_path, approval="auto").consider(middle)
     assert [a.state for a in archive.approvals() if a.candidate_id == middle.id] == ["confirming"]
@@ -102,7 +107,7 @@ def test_ranked_pending_orders_by_the_mean_of_the_reruns(tmp_path: Path) -> None
     lucky, steady = scored(archive, 0.9), scored(archive, 0.8)  # first evaluations
     p = promoter(archive, tmp_path, reruns=2)
     for cand, mean in ((lucky, 0.7), (steady, 0.8)):
-        archive.put_approval(Approval(cand.id, "pending", {}, float(cand.id)))
+        archive.put_approval(Approval(cand.id, ApprovalState.PENDING, {}, float(cand.id)))
         for seed in p.seeds:
             archive.add_rerun(Rerun(cand.id, seed, True, {"acc": mean}, {}))
     assert [c.id for c in p.ranked_pending()] == [steady.id, lucky.id]

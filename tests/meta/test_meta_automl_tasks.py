@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from evoforge.candidate import Candidate
+from evoforge.config import Direction
 from evoforge.domains.automl import Interpreter, Memory, Program, TaskSpec, make_tasks
 from evoforge.meta.automl_tasks import (
     AUTOML_FILE,
@@ -19,7 +20,7 @@ from evoforge.meta.suite import Scorer, all_tasks, split
 from evoforge.policy import InProcessPolicy, default_policy_source
 from evoforge.proposers._base import Feedback, Parent, ProposalError
 
-FEEDBACK = Feedback(objective="score", direction="maximize")
+FEEDBACK = Feedback(objective="score", direction=Direction.MAXIMIZE)
 
 
 def _parent(files: dict[str, str], i: int = 0) -> Parent:

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from evoforge.candidate import Candidate, Status, code_hash
+from evoforge.config import Direction
 from evoforge.proposers import (
     Feedback,
     Parent,
@@ -19,7 +20,7 @@ from evoforge.proposers import (
 from evoforge.proposers._base import ProposerBusy
 
 SEED = {"p.py": "# EVOLVE-BLOCK-START\nX = 1  # evolve: int[0, 100]\n# EVOLVE-BLOCK-END\n"}
-FEEDBACK = Feedback(objective="score", direction="maximize", seed=SEED)
+FEEDBACK = Feedback(objective="score", direction=Direction.MAXIMIZE, seed=SEED)
 PARENT_RECORD = Candidate(1, code_hash(SEED), status=Status.SUCCEEDED, metrics={"score": 0.0})
 PARENT = Parent(PARENT_RECORD, SEED)
 
@@ -52,8 +53,8 @@ class Fixed(Proposer):
     ) -> Proposal:
         if self.exhausted:
             raise ProposerExhausted(f"{self.name} spent its budget")
-        if self.fails is ProposerBusy:
-            raise ProposerBusy(f"{self.name} is cooling down", retry_after=3.0)
+        if self.fails is not None and issubclass(self.fails, ProposerBusy):
+            raise self.fails(f"{self.name} is cooling down", retry_after=3.0)
         if self.fails is not None:
             raise self.fails(f"{self.name} wrote nothing usable")
         return Proposal({"p.py": SEED["p.py"].replace("X = 1", f"X = {self.x}")}, "set")

@@ -3,6 +3,7 @@ import random
 import pytest
 
 from evoforge.candidate import Candidate, Status
+from evoforge.config import Direction
 from evoforge.proposers._base import Feedback, Parent
 from evoforge.proposers.adaptive import AdaptiveMutator
 from evoforge.proposers.mutate import Mutator
@@ -10,7 +11,7 @@ from evoforge.proposers.mutate import Mutator
 PROGRAM = {
     "p.py": "# EVOLVE-BLOCK-START\nX = 1.0  # evolve: float[0, 10]\nF = True  # evolve: bool\n# EVOLVE-BLOCK-END\n"
 }
-FEEDBACK = Feedback(objective="s", direction="maximize")
+FEEDBACK = Feedback(objective="s", direction=Direction.MAXIMIZE)
 
 
 def _cand(cid: int, score: float | None, op: str = "step") -> Candidate:

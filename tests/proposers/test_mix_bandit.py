@@ -11,8 +11,8 @@ import pytest
 
 from evoforge import session
 from evoforge.archive import SQLiteArchive
-from evoforge.archive.memory import MemoryArchive
 from evoforge.candidate import Candidate, Status
+from evoforge.config import Direction
 from evoforge.proposers import (
     Feedback,
     Proposal,
@@ -21,7 +21,7 @@ from evoforge.proposers import (
 from evoforge.proposers._base import ProposerBusy
 from evoforge.proposers.bandit import improvement
 from evoforge.proposers.mix import MixedProposer
-from evoforge.summary import operator_rows, proposer_rows, run_summary
+from evoforge.summary import run_summary
 
 from proposer_helpers import FEEDBACK, PARENT, PARENT_RECORD, Fixed
 
@@ -116,32 +116,11 @@ def test_without_adapt_the_draw_and_the_state_are_as_before() -> None:
 def test_improvement_is_the_gain_over_the_first_parent() -> None:
     low = Candidate(3, "h3", status=Status.SUCCEEDED, metrics={"score": -1.0})
     assert improvement(low, [PARENT_RECORD], FEEDBACK) == (False, -1.0)
-    minimize = Feedback(objective="score", direction="minimize")
+    minimize = Feedback(objective="score", direction=Direction.MINIMIZE)
     assert improvement(low, [PARENT_RECORD], minimize) == (True, 1.0)
     failed = Candidate(4, "h4", status=Status.FAILED, metrics={"score": 9.0})
     assert improvement(failed, [PARENT_RECORD], FEEDBACK) == (False, 0.0)
     assert improvement(low, [], FEEDBACK) is None
-
-
-def test_status_rows_show_which_proposers_and_operators_pay_off() -> None:
-    archive = MemoryArchive()
-    arms = {"mutate": {"tries": 12, "wins": 3, "gain": 0.156}, "llm": {"tries": 0, "wins": 0,
-            "gain": 0.0}}  # fmt: skip
-    archive.set_meta("proposer_state", {
-        "llm": {"bandit": {"gpt": {"pulls": 4, "wins": 1, "cost": 0.1}}},  # over models
-        "mutate": {"bandit": {"step": {"tries": 4, "wins": 1, "gain": 0.5}}},
-        "mix_bandit": arms,
-    })  # fmt: skip
-    assert proposer_rows(archive) == [
-        ("proposer_mutate", "12 tries, 0.25 mean reward, 0.013 mean gain")
-    ]
-    assert operator_rows(archive) == [
-        ("operator_step", "4 tries, 0.25 mean reward, 0.125 mean gain")
-    ]
-    archive.set_meta("proposer_state", {"bandit": {"flip": {"tries": 2, "wins": 2, "gain": 1}}})
-    assert proposer_rows(archive) == [] and [k for k, _ in operator_rows(archive)] == [
-        "operator_flip"
-    ]
 
 
 def test_a_mix_run_with_adapt_saves_the_members_bandit(minimal_experiment: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evoforge.candidate import unpack_examples
+from evoforge.candidate import Evaluation, unpack_examples
 from evoforge.runner import TASK_ERROR, Job, RunContext, evaluate
 from evoforge.sandbox._base import Limits
 
@@ -28,7 +28,7 @@ def ctx_for(exp: Path, tmp_path: Path, **limits: float) -> RunContext:
     )
 
 
-def run_program(exp: Path, tmp_path: Path, source: str, **limits: float):  # type: ignore[no-untyped-def]
+def run_program(exp: Path, tmp_path: Path, source: str, **limits: float) -> Evaluation:
     (tmp_path / "active").mkdir(exist_ok=True)
     return evaluate(ctx_for(exp, tmp_path, **limits), Job(1, {"program.py": source}, 1, 0))
 
@@ -93,7 +93,8 @@ def test_candidate_sees_no_driver_secrets(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
     leak = "import os, sys\nprint(sorted(os.environ))\nsys.exit(3 if 'OPENAI_API_KEY' in os.environ else 4)\n"
     ev = run_program(minimal_experiment, tmp_path, leak)
-    assert ev.run is not None and ev.run.exit_code == 4, ev.run.stdout_tail
+    assert ev.run is not None
+    assert ev.run.exit_code == 4, ev.run.stdout_tail
     assert "EVOFORGE_SEED" in ev.run.stdout_tail
 
 

@@ -19,6 +19,7 @@ import textwrap
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,11 +71,11 @@ class Outcome:
     workdir: Path
 
     @property
-    def report(self) -> dict[str, object]:
+    def report(self) -> dict[str, Any]:
         """The JSON the candidate printed last (hostile programs report what they tried)."""
         lines = [ln for ln in self.result.stdout_tail.splitlines() if ln.startswith("{")]
         assert lines, f"no report: {self.result}"
-        parsed: dict[str, object] = json.loads(lines[-1])
+        parsed: dict[str, Any] = json.loads(lines[-1])
         return parsed
 
 

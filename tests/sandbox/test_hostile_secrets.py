@@ -165,7 +165,7 @@ def test_reads_the_driver_through_proc(hostile: Hostile, fake_driver: tuple[int,
     assert token not in out.result.stdout_tail
     report = out.report
     assert report[f"{pid}/environ"] == "FileNotFoundError"  # the pid namespace hides it
-    assert len(report["pids"]) <= 4, report["pids"]  # type: ignore[arg-type]
+    assert len(report["pids"]) <= 4, report["pids"]
 
 
 def test_reads_secrets_from_its_environment(
@@ -189,7 +189,7 @@ def test_reads_secrets_from_its_environment(
     )
     assert out.result.exit_code == 0, out.result
     assert token not in out.result.stdout_tail
-    assert "EVOFORGE_TEST_API_KEY" not in out.report["keys"]  # type: ignore[operator]
+    assert "EVOFORGE_TEST_API_KEY" not in out.report["keys"]
 
 
 def test_reads_another_candidates_scratch(hostile: Hostile, tmp_path: Path) -> None:

@@ -219,5 +219,5 @@ def test_escalates_through_setuid_binaries(hostile: Hostile) -> None:
     report = out.report
     assert report["ismount"] is False
     for prog in setuid:
-        code, stdout = report[prog]  # type: ignore[misc]
+        code, stdout = report[prog]
         assert code != 0 or stdout != "0", (prog, report[prog])

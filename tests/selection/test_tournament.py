@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 
-from evoforge.archive import Approval, MemoryArchive
+from evoforge.archive import Approval, ApprovalState, MemoryArchive
 from evoforge.candidate import Candidate, Status
 from evoforge.selection import AgingTournament
 
@@ -49,8 +49,9 @@ def test_islands_pick_within_their_island() -> None:
 
 def test_the_best_pending_challenger_stays_selectable_after_it_ages_out() -> None:
     a = filled([0.5, 0.9, 0.8] + [0.1 + i / 100 for i in range(10)])
-    a.put_approval(Approval(2, "pending", {}, 1.0))  # waits for a person: never ages out
-    a.put_approval(Approval(3, "pending", {}, 2.0))  # a worse one waiting: ages out as usual
+    pending = ApprovalState.PENDING
+    a.put_approval(Approval(2, pending, {}, 1.0))  # waits for a person: never ages out
+    a.put_approval(Approval(3, pending, {}, 2.0))  # a worse one waiting: ages out as usual
     sel = AgingTournament(population=5, tournament=6)
     picked = {
         sel.pick(a, objective="m", maximize=True, rng=random.Random(s), n=1)[1][0].id

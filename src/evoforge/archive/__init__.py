@@ -13,8 +13,9 @@ from evoforge.archive._base import (
     FinishedCandidateError,
     Rerun,
 )
+from evoforge.archive._sqlite_schema import SchemaError
 from evoforge.archive.memory import MemoryArchive
-from evoforge.archive.sqlite import SchemaError, SQLiteArchive
+from evoforge.archive.sqlite import SQLiteArchive
 
 
 def open_archive(url: str, *, readonly: bool = False) -> Archive:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from evoforge.archive._base import (
-    SCHEMA_VERSION,
     Approval,
     ApprovalState,
     Archive,
@@ -26,96 +25,10 @@ from evoforge.archive._base import (
     check_fields,
     check_update,
 )
+from evoforge.archive._sqlite_schema import COLUMNS, RERUN_COLUMNS, ensure_schema, select_list
 from evoforge.candidate import Candidate, Files, Status, code_hash, dumps
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS code (hash TEXT PRIMARY KEY, files TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS blobs (hash TEXT PRIMARY KEY, text TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS candidates (
-    id INTEGER PRIMARY KEY,
-    code_hash TEXT NOT NULL REFERENCES code(hash),
-    parent_ids TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    island INTEGER NOT NULL,
-    proposer TEXT NOT NULL,
-    operator TEXT NOT NULL,
-    status TEXT NOT NULL,
-    metrics TEXT NOT NULL,
-    heldout TEXT NOT NULL,
-    failure TEXT NOT NULL,
-    flags TEXT NOT NULL,
-    diff TEXT NOT NULL,
-    note TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    attempts INTEGER NOT NULL,
-    wall_s REAL NOT NULL,
-    cpu_s REAL NOT NULL,
-    max_rss_kb INTEGER NOT NULL,
-    exit_code INTEGER,
-    stdout_tail TEXT NOT NULL,
-    stderr_tail TEXT NOT NULL,
-    extra TEXT NOT NULL,
-    examples TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS candidates_code ON candidates(code_hash);
-CREATE INDEX IF NOT EXISTS candidates_status ON candidates(status, island, finished_at);
-CREATE TABLE IF NOT EXISTS scores (
-    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
-    metric TEXT NOT NULL,
-    value REAL NOT NULL,
-    PRIMARY KEY (metric, candidate_id)
-);
-CREATE INDEX IF NOT EXISTS scores_value ON scores(metric, value);
-CREATE TABLE IF NOT EXISTS reruns (
-    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
-    seed INTEGER NOT NULL,
-    ok INTEGER NOT NULL,
-    metrics TEXT NOT NULL,
-    heldout TEXT NOT NULL,
-    failure TEXT NOT NULL,
-    examples TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (candidate_id, seed)
-);
-CREATE TABLE IF NOT EXISTS approvals (
-    candidate_id INTEGER PRIMARY KEY REFERENCES candidates(id),
-    state TEXT NOT NULL,
-    evidence TEXT NOT NULL,
-    requested_at REAL NOT NULL,
-    decided_at REAL,
-    who TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS champions (
-    seq INTEGER PRIMARY KEY,
-    candidate_id INTEGER NOT NULL REFERENCES candidates(id),
-    action TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at REAL NOT NULL
-);
-"""
-
 _JSON_FIELDS = {"parent_ids", "metrics", "heldout", "flags", "extra"}
-_COLUMNS = (
-    "id", "code_hash", "parent_ids", "generation", "island", "proposer", "operator", "status",
-    "metrics", "heldout", "failure", "flags", "diff", "note", "created_at", "started_at",
-    "finished_at", "attempts", "wall_s", "cpu_s", "max_rss_kb", "exit_code", "stdout_tail",
-    "stderr_tail", "extra", "examples",
-)  # fmt: skip
-_RERUN_COLUMNS = ("candidate_id", "seed", "ok", "metrics", "heldout", "failure", "examples")
-_UPGRADES = {
-    1: (
-        "ALTER TABLE candidates ADD COLUMN examples TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE reruns ADD COLUMN examples TEXT NOT NULL DEFAULT ''",
-    ),
-}
-"""Version -> the statements that bring an archive of that version to the next one."""
-
-
-class SchemaError(RuntimeError):
-    """The archive file was written by an incompatible version of evoforge."""
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -134,48 +47,10 @@ class SQLiteArchive(Archive):
         self.path = Path(path)
         self.readonly = readonly
         self._conn = connect(self.path, readonly=readonly)
-        if not readonly:
-            self._conn.executescript(_SCHEMA)
-        self._check_schema()
-
-    def _check_schema(self) -> None:
-        row = (
-            self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if self._has_table("meta")
-            else None
-        )
-        if row is None:
-            if self.readonly:
-                raise SchemaError(f"{self.path}: not an evoforge archive")
-            self._write("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) != SCHEMA_VERSION and not (int(row[0]) in _UPGRADES and self.readonly):
-            self._upgrade(int(row[0]))
+        ensure_schema(self._conn, self.path, readonly=readonly)
         # A reader of an older archive (it may not upgrade it) sees "" for newer columns.
-        self._cols = self._select("candidates", _COLUMNS)
-        self._rerun_cols = self._select("reruns", _RERUN_COLUMNS)
-
-    def _upgrade(self, version: int) -> None:
-        if version not in _UPGRADES:
-            raise SchemaError(
-                f"{self.path}: archive schema version {version}, this evoforge reads {SCHEMA_VERSION}"
-            )
-        with self._conn:  # all steps or none
-            self._conn.execute("BEGIN IMMEDIATE")
-            while version in _UPGRADES:
-                for statement in _UPGRADES[version]:
-                    self._conn.execute(statement)
-                version += 1
-            self._conn.execute(
-                "UPDATE meta SET value=? WHERE key='schema_version'", (str(version),)
-            )
-
-    def _select(self, table: str, columns: tuple[str, ...]) -> str:
-        have = {str(r[1]) for r in self._conn.execute(f"PRAGMA table_info({table})")}
-        return ", ".join(c if c in have else f"'' AS {c}" for c in columns)
-
-    def _has_table(self, name: str) -> bool:
-        q = "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?"
-        return self._conn.execute(q, (name,)).fetchone() is not None
+        self._cols = select_list(self._conn, "candidates", COLUMNS)
+        self._rerun_cols = select_list(self._conn, "reruns", RERUN_COLUMNS)
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._conn:  # one transaction, committed (and fsynced) on exit
@@ -398,11 +273,11 @@ def _to_row_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _to_row(c: Candidate) -> dict[str, Any]:
-    return _to_row_fields({k: getattr(c, k) for k in _COLUMNS})
+    return _to_row_fields({k: getattr(c, k) for k in COLUMNS})
 
 
 def _from_row(row: tuple[Any, ...]) -> Candidate:
-    d = dict(zip(_COLUMNS, row, strict=True))
+    d = dict(zip(COLUMNS, row, strict=True))
     for k in _JSON_FIELDS:
         d[k] = json.loads(d[k])
     d["parent_ids"] = tuple(d["parent_ids"])

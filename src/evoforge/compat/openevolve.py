@@ -17,111 +17,34 @@ metrics are therefore reported by sandboxed code. The task says so in
 The objective is ``combined_score``, or, as OpenEvolve does, the mean of the
 numeric metrics when the evaluator returns none.
 
-Config keys: the meaningful ones are mapped (see :data:`MAPPED`); OpenEvolve keys
-with no counterpart are listed as ignored with the reason; keys OpenEvolve does not
-know are an error listing all of them (``allow_unknown=True`` lists them and goes on).
-The LLM section becomes ``[proposer.llm]`` when it names models (``use_llm=False``
-keeps the built-in mutator); with no LLM configured the built-in mutator is used.
+Config keys are translated by :mod:`evoforge.compat.openevolve_config`; keys
+OpenEvolve does not know are an error listing all of them (``allow_unknown=True``
+lists them and goes on). The runner is :mod:`evoforge.compat.openevolve_runner`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import yaml
-
-from evoforge.config import CONFIG_NAME, ConfigError, load_config
+from evoforge.compat.openevolve_config import (
+    MARKER,
+    Imported,
+    OpenEvolveError,
+    map_config,
+    read_yaml,
+    setting,
+)
+from evoforge.compat.openevolve_runner import COMPAT_MODE, METRICS, PROGRAM, RUNNER, runner_script
+from evoforge.config import CONFIG_NAME
 from evoforge.program import EvolveBlockError, program_blocks
 from evoforge.tasks import OutputError, Task, read_json
+from evoforge.wiring import load_experiment
 
-COMPAT_MODE = "openevolve (no hidden labels; metrics computed inside the sandbox)"
-PROGRAM = "initial_program.py"
-RUNNER = "_evoforge_openevolve_runner.py"
-METRICS = "_evoforge_openevolve_metrics.json"
-MARKER = "openevolve-import.txt"
 _SKIP = {PROGRAM, "config.yaml", "evoforge-experiment", "openevolve_output", "__pycache__"}
-
-MAPPED: Mapping[str, str] = {
-    "max_iterations": "budget.candidates",
-    "random_seed": "experiment.seed",
-    "evaluator.timeout": "limits.wall_seconds",
-    "evaluator.memory_limit_mb": "limits.memory_mb",
-    "evaluator.parallel_evaluations": "run.workers",
-    "evaluator.cascade_evaluation": "task: cascade stages run in the sandbox",
-    "evaluator.cascade_thresholds": "task: cascade thresholds",
-    "database.population_size": "selection.population",
-    "database.num_islands": "selection.islands",
-    "database.migration_rate": "selection.migration_rate",
-}
-_LLM_KEYS = {
-    "api_base", "api_key", "models", "temperature", "top_p", "max_tokens", "timeout",
-    "retries", "retry_delay", "primary_model", "primary_model_weight", "secondary_model",
-    "secondary_model_weight", "evaluator_models", "system_message", "name", "weight",
-}  # fmt: skip
-IGNORED: Mapping[str, str] = {
-    "checkpoint_interval": "evoforge records every candidate durably",
-    "log_level": "no counterpart",
-    "log_dir": "runs are kept under the experiment's runs/",
-    "language": "evoforge runs Python programs",
-    "file_suffix": "evoforge runs Python programs",
-    "diff_based_evolution": "the built-in mutator edits literals; the LLM format is [proposer.llm].edit_format",
-    "allow_full_rewrites": "see [proposer.llm].edit_format",
-    "max_code_length": "see [constraints].max_changed_lines",
-    "early_stopping_patience": "no counterpart",
-    "convergence_threshold": "no counterpart",
-    "early_stopping_metric": "no counterpart",
-    "max_tasks_per_child": "no counterpart",
-    "prompt": "evoforge writes its own prompts ([proposer.llm].templates)",
-    "evolution_trace": "the archive keeps every candidate with lineage",
-    "database.random_seed": "the run's seed (experiment.seed) drives selection",
-    "evaluator.max_retries": "see [run].max_attempts",
-    "evaluator.cpu_limit": "see [limits].cpu_seconds",
-    "evaluator.distributed": "no counterpart",
-    "evaluator.use_llm_feedback": "no LLM judges candidates in evoforge",
-    "evaluator.llm_feedback_weight": "no LLM judges candidates in evoforge",
-    "evaluator.enable_artifacts": "stdout/stderr tails are kept instead",
-    "evaluator.max_artifact_storage": "stdout/stderr tails are kept instead",
-    **{
-        f"database.{k}": "evoforge's selection is an aging tournament over islands"
-        for k in (
-            "db_path", "in_memory", "log_prompts", "archive_size", "elite_selection_ratio",
-            "exploration_ratio", "exploitation_ratio", "diversity_metric", "feature_dimensions",
-            "feature_bins", "migration_interval", "artifacts_base_path", "artifact_size_threshold",
-            "cleanup_old_artifacts", "artifact_retention_days", "diversity_reference_size",
-        )
-    },
-}  # fmt: skip
-
-
-class OpenEvolveError(ConfigError):
-    """The folder cannot be imported; the message says which file or key and why."""
-
-
-@dataclass
-class Imported:
-    experiment: Path
-    mapped: dict[str, str] = field(default_factory=dict)
-    """OpenEvolve key -> what it became (``evoforge.key = value``)."""
-    ignored: dict[str, str] = field(default_factory=dict)
-    """OpenEvolve key -> why it has no effect."""
-    unknown: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def report(self) -> str:
-        """``key: value`` lines: what was mapped, ignored and unknown."""
-        lines = [f"experiment: {self.experiment}", f"compat_mode: {COMPAT_MODE}"]
-        lines += [f"mapped: {k} -> {v}" for k, v in self.mapped.items()]
-        lines += [f"ignored: {k} ({v})" for k, v in self.ignored.items()]
-        lines += [f"unknown: {k} (not an OpenEvolve key; ignored)" for k in self.unknown]
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
 
 
 def import_openevolve(
@@ -152,9 +75,9 @@ def import_openevolve(
             )
     except EvolveBlockError as exc:
         raise OpenEvolveError(f"{source / PROGRAM}: {exc}") from None
-    data = _read_yaml(source / "config.yaml")
+    data = read_yaml(source / "config.yaml")
     out = Imported(dest)
-    toml = _map_config(data, out, name=_name(source), use_llm=use_llm)
+    toml = map_config(data, out, name=_name(source), use_llm=use_llm)
     if out.unknown and not allow_unknown:
         raise OpenEvolveError(
             f"{source / 'config.yaml'}: keys OpenEvolve does not know (check their spelling, "
@@ -168,12 +91,12 @@ def import_openevolve(
         target = dest / "openevolve" / item.name
         shutil.copytree(item, target) if item.is_dir() else shutil.copy2(item, target)
     (dest / PROGRAM).write_text(program, encoding="utf-8")
-    cascade = bool(_get(data, "evaluator.cascade_evaluation", False))
-    thresholds = [float(t) for t in _get(data, "evaluator.cascade_thresholds", []) or []]
+    cascade = bool(setting(data, "evaluator.cascade_evaluation", False))
+    thresholds = [float(t) for t in setting(data, "evaluator.cascade_thresholds", []) or []]
     (dest / "task.py").write_text(_TASK_MODULE.format(cascade=cascade, thresholds=thresholds))
     (dest / CONFIG_NAME).write_text(toml, encoding="utf-8")
     (dest / MARKER).write_text(out.report() + "\n", encoding="utf-8")
-    load_config(dest)  # the generated experiment must load, or the mapping is wrong
+    load_experiment(dest)  # the generated experiment must load, or the mapping is wrong
     return out
 
 
@@ -190,8 +113,8 @@ class OpenEvolveTask(Task):
 
     def prepare(self, workdir: Path, *, seed: int) -> None:
         shutil.copytree(self.folder, workdir, dirs_exist_ok=True)
-        settings = {"cascade": self.cascade, "thresholds": self.thresholds}
-        (workdir / RUNNER).write_text(_RUNNER.replace("__SETTINGS__", repr(json.dumps(settings))))
+        script = runner_script(cascade=self.cascade, thresholds=self.thresholds)
+        (workdir / RUNNER).write_text(script)
 
     def score(self, workdir: Path) -> Mapping[str, float]:
         out = read_json(workdir, METRICS)
@@ -209,149 +132,6 @@ class OpenEvolveTask(Task):
         return sorted(p for p in self.folder.rglob("*") if p.is_file())
 
 
-# -- mapping ------------------------------------------------------------------------
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise OpenEvolveError(f"{path}: not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise OpenEvolveError(
-            f"{path}: the top level must be a mapping of keys, got {type(data).__name__}"
-        )
-    return data
-
-
-def _get(data: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
-    node: Any = data
-    for part in dotted.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return default
-        node = node[part]
-    return node
-
-
-def _map_config(data: Mapping[str, Any], out: Imported, *, name: str, use_llm: bool) -> str:
-    sections: dict[str, dict[str, Any]] = {
-        "experiment": {"name": name, "seed": 0},
-        "program": {"files": [PROGRAM], "command": ["{python}", RUNNER]},
-        "task": {"module": "task.py", "objective": "combined_score", "direction": "maximize"},
-        "limits": {"wall_seconds": 300},
-        "budget": {"candidates": 100},
-        "run": {},
-        "selection": {},
-        "proposer": {"kind": "mutate"},
-    }
-    for key, value in _flatten(data):
-        top = key.split(".")[0]
-        if key in MAPPED:
-            _apply(key, value, sections, out)
-        elif top == "llm":
-            if key.split(".")[1] not in _LLM_KEYS:
-                out.unknown.append(key)
-        elif key in IGNORED or top in IGNORED:
-            out.ignored[key] = IGNORED.get(key) or IGNORED[top]
-        else:
-            out.unknown.append(key)
-    llm = data.get("llm")
-    if isinstance(llm, Mapping) and llm:
-        section = _llm_section(llm, out) if use_llm else None
-        if section is not None:
-            sections["proposer"] = {"kind": "llm", "llm": section}
-            out.mapped["llm"] = f"[proposer.llm] with {len(section['models'])} model(s)"
-        else:
-            out.ignored["llm"] = "the built-in mutator is used" + ("" if use_llm else " (--no-llm)")
-    else:
-        out.notes.append("no LLM configured: the built-in mutator proposes")
-    return _toml(sections)
-
-
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    items: list[tuple[str, Any]] = []
-    for k, v in data.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and key.split(".")[0] in ("database", "evaluator"):
-            items.extend(_flatten(v, key + "."))
-        elif key.count(".") == 0 and key == "llm" and isinstance(v, Mapping):
-            items.extend((f"llm.{sub}", sv) for sub, sv in v.items())
-        else:
-            items.append((key, v))
-    return items
-
-
-def _apply(key: str, value: Any, sections: dict[str, dict[str, Any]], out: Imported) -> None:
-    target = MAPPED[key]
-    if key == "evaluator.cascade_evaluation":
-        out.mapped[key] = f"{target} = {bool(value)}"
-        return
-    if key == "evaluator.cascade_thresholds":
-        if not isinstance(value, list) or not all(_is_number(t) for t in value):
-            raise OpenEvolveError(f"config.yaml: {key} must be a list of numbers, got {value!r}")
-        out.mapped[key] = f"{target} = {value}"
-        return
-    if value is None:
-        out.ignored[key] = "null: evoforge's default is kept"
-        return
-    integer = key not in ("evaluator.timeout", "database.migration_rate")
-    if not _is_number(value) or (integer and not isinstance(value, int)):
-        kind = "an integer" if integer else "a number"
-        raise OpenEvolveError(f"config.yaml: {key} must be {kind}, got {value!r}")
-    if key == "evaluator.parallel_evaluations":
-        value = max(1, min(int(value), 256))
-    section, option = target.split(".")
-    sections[section][option] = value
-    out.mapped[key] = f"{target} = {value}"
-
-
-def _llm_section(llm: Mapping[str, Any], out: Imported) -> dict[str, Any] | None:
-    models = [m for m in llm.get("models") or [] if isinstance(m, Mapping) and m.get("name")]
-    for which in ("primary", "secondary"):
-        if llm.get(f"{which}_model"):
-            weight = llm.get(f"{which}_model_weight") or 1.0
-            models.append({"name": llm[f"{which}_model"], "weight": weight})
-    if not models:
-        return None
-    base = llm.get("api_base")
-    entries = []
-    for m in models:
-        url = m.get("api_base") or base
-        if not url:
-            out.notes.append(f"llm model {m['name']!r} has no api_base: left out")
-            continue
-        key = m.get("api_key") or llm.get("api_key")
-        env = _env_name(key)
-        if key and not env:
-            out.notes.append("llm api_key holds a literal key: not copied; set OPENAI_API_KEY")
-        entries.append({
-            "name": str(m["name"]), "base_url": str(url), "api_key_env": env or "OPENAI_API_KEY",
-            "weight": float(m.get("weight") or 1.0),
-        })  # fmt: skip
-    if not entries:
-        return None
-    section: dict[str, Any] = {"models": entries}
-    for oe, ours in (("temperature", "temperature"), ("max_tokens", "max_output_tokens"),
-                     ("timeout", "timeout_seconds"), ("retries", "retries"),
-                     ("retry_delay", "backoff_seconds")):  # fmt: skip
-        if _is_number(llm.get(oe)):
-            section[ours] = llm[oe]
-    return section
-
-
-def _env_name(key: Any) -> str:
-    m = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", str(key or ""))
-    return m.group(1) if m else ""
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _name(source: Path) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", source.name).strip("-") or "openevolve"
 
@@ -364,46 +144,6 @@ def _prepare_dest(dest: Path) -> None:
             if item.name != "runs":
                 shutil.rmtree(item) if item.is_dir() else item.unlink()
     dest.mkdir(parents=True, exist_ok=True)
-
-
-def _toml(sections: Mapping[str, Mapping[str, Any]]) -> str:
-    lines = [
-        "# Generated by `evoforge` from an OpenEvolve folder (compatibility mode: the",
-        "# evaluator runs inside the sandbox and reports its own metrics; no hidden labels).",
-        f"# What was mapped, ignored or unknown: see {MARKER}.",
-    ]
-    for name, options in sections.items():
-        plain = {k: v for k, v in options.items() if not isinstance(v, Mapping)}
-        lines += ["", f"[{name}]", *(f"{k} = {_value(v)}" for k, v in plain.items())]
-        for sub, table in options.items():
-            if isinstance(table, Mapping):
-                lists = {
-                    k: v
-                    for k, v in table.items()
-                    if isinstance(v, list) and v and isinstance(v[0], Mapping)
-                }
-                lines += ["", f"[{name}.{sub}]"]
-                lines += [f"{k} = {_value(v)}" for k, v in table.items() if k not in lists]
-                for k, rows in lists.items():
-                    for row in rows:
-                        lines += [
-                            "",
-                            f"[[{name}.{sub}.{k}]]",
-                            *(f"{a} = {_value(b)}" for a, b in row.items()),
-                        ]
-    return "\n".join(lines) + "\n"
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    raise OpenEvolveError(f"cannot write {v!r} into {CONFIG_NAME}")
 
 
 _TASK_MODULE = '''"""Generated by evoforge from an OpenEvolve folder; re-import rather than edit.
@@ -419,73 +159,4 @@ from evoforge.compat.openevolve import OpenEvolveTask
 task = OpenEvolveTask(
     Path(__file__).resolve().parent / "openevolve", cascade={cascade}, thresholds={thresholds}
 )
-'''
-
-_RUNNER = '''"""Runs the OpenEvolve evaluator on the candidate, inside the sandbox (written by evoforge)."""
-import importlib.util
-import json
-import math
-import os
-import sys
-import types
-
-SETTINGS = json.loads(__SETTINGS__)
-
-
-def _shim():
-    """evaluators may return openevolve's EvaluationResult; provide it if not installed."""
-    try:
-        import openevolve.evaluation_result  # noqa: F401
-    except ImportError:
-        class EvaluationResult:
-            def __init__(self, metrics, artifacts=None):
-                self.metrics, self.artifacts = metrics, artifacts or {}
-        pkg = types.ModuleType("openevolve")
-        sub = types.ModuleType("openevolve.evaluation_result")
-        sub.EvaluationResult = EvaluationResult
-        pkg.evaluation_result = sub
-        sys.modules.update({"openevolve": pkg, "openevolve.evaluation_result": sub})
-
-
-def _numbers(result):
-    metrics = getattr(result, "metrics", result)
-    if not isinstance(metrics, dict):
-        raise SystemExit(f"evaluate() returned {type(metrics).__name__}, not a dict of metrics")
-    return {str(k): float(v) for k, v in metrics.items()
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
-
-
-def _score(m):
-    if "combined_score" in m:
-        return m["combined_score"]
-    return sum(m.values()) / len(m) if m else 0.0
-
-
-def main():
-    _shim()
-    sys.path.insert(0, os.getcwd())
-    spec = importlib.util.spec_from_file_location("evaluator", "evaluator.py")
-    evaluator = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(evaluator)
-    program = os.path.abspath("initial_program.py")
-    metrics = {}
-    stages = [getattr(evaluator, f"evaluate_stage{i}", None) for i in (1, 2, 3)]
-    if SETTINGS["cascade"] and stages[0] is not None:
-        for i, stage in enumerate(stages):
-            if stage is None:
-                break
-            metrics.update(_numbers(stage(program)))
-            limits = SETTINGS["thresholds"]
-            if i < len(limits) and _score(metrics) < limits[i]:
-                print(f"cascade: stopped after stage {i + 1} (below {limits[i]})")
-                break
-    else:
-        metrics = _numbers(evaluator.evaluate(program))
-    if metrics and "combined_score" not in metrics:
-        metrics["combined_score"] = _score(metrics)
-    with open("_evoforge_openevolve_metrics.json", "w") as fh:
-        json.dump({"metrics": metrics}, fh)
-
-
-main()
 '''

@@ -18,7 +18,8 @@ from evoforge.archive import ApprovalState, Archive, SQLiteArchive
 from evoforge.archive.sqlite import connect
 from evoforge.candidate import Candidate, Status
 from evoforge.candidate_view import decline_reason
-from evoforge.governance.audit import AuditLog, verify
+from evoforge.governance.audit import AuditLog
+from evoforge.governance.audit_verify import verify
 from evoforge.governance.run_audit import Audit
 from evoforge.governance.rundir import ARCHIVE, RunDir
 from evoforge.program import unified_diff

@@ -51,6 +51,7 @@ from ray.exceptions import (
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from evoforge.candidate import Evaluation
+from evoforge.config import RaySection
 from evoforge.executors._base import Executor, kill_active
 from evoforge.runner import Job, RunContext, evaluate
 
@@ -86,20 +87,13 @@ class RayExecutor(Executor):
         ctx: RunContext,
         *,
         workers: int,
-        address: str | None = None,
-        cpus_per_candidate: float = 1.0,
-        memory_mb_per_candidate: int | None = None,
-        max_retries: int = 3,
-        object_store_mb: int | None = None,
+        settings: RaySection | None = None,
         on_retry: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.ctx = ctx
         self.workers = workers
-        self.address = address
-        self.cpus_per_candidate = cpus_per_candidate
-        self.memory_mb_per_candidate = memory_mb_per_candidate
-        self.max_retries = max_retries
-        self.object_store_mb = object_store_mb
+        self.settings = settings or RaySection()
+        """The run's ``[ray]`` section, whose defaults are the only ones."""
         self.on_retry = on_retry
         self._queue: deque[tuple[Job, int]] = deque()  # (job, retries so far)
         self._running: dict[Any, tuple[Job, int]] = {}  # ObjectRef -> (job, retries)
@@ -113,22 +107,22 @@ class RayExecutor(Executor):
         owns = not ray.is_initialized()
         if owns:
             kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-            if self.address is None:
+            if self.settings.address is None:
                 kwargs["include_dashboard"] = False
-                if self.object_store_mb is not None:
-                    kwargs["object_store_memory"] = self.object_store_mb * _MB
+                if self.settings.object_store_mb is not None:
+                    kwargs["object_store_memory"] = self.settings.object_store_mb * _MB
             else:
-                kwargs["address"] = self.address
+                kwargs["address"] = self.settings.address
             ray.init(**kwargs)
         # SPREAD: candidates are heavy and alike, so they go round the nodes rather
         # than filling the driver's node first (Ray's default keeps work local).
         options: dict[str, Any] = {
-            "num_cpus": self.cpus_per_candidate,
+            "num_cpus": self.settings.cpus_per_candidate,
             "max_retries": 0,
             "scheduling_strategy": "SPREAD",
         }
-        if self.memory_mb_per_candidate is not None:
-            options["memory"] = self.memory_mb_per_candidate * _MB
+        if self.settings.memory_mb_per_candidate is not None:
+            options["memory"] = self.settings.memory_mb_per_candidate * _MB
         self._session = {
             "owns": owns,
             "ctx": ray.put(self.ctx),  # once per connection, not once per job
@@ -145,9 +139,11 @@ class RayExecutor(Executor):
             return slots
         self._connect()
         total = ray.cluster_resources()  # type: ignore[no-untyped-call]
-        fits = total.get("CPU", 0.0) / self.cpus_per_candidate
-        if self.memory_mb_per_candidate is not None:
-            fits = min(fits, total.get("memory", 0.0) / (self.memory_mb_per_candidate * _MB))
+        fits = total.get("CPU", 0.0) / self.settings.cpus_per_candidate
+        if self.settings.memory_mb_per_candidate is not None:
+            fits = min(
+                fits, total.get("memory", 0.0) / (self.settings.memory_mb_per_candidate * _MB)
+            )
         # At least one: a cluster that is (re)starting nodes queues the job until one is up.
         slots = max(1, min(self.workers, int(fits + 1e-9)))
         self._capacity = (time.monotonic(), slots)
@@ -186,7 +182,7 @@ class RayExecutor(Executor):
             result = ray.get(ref)
         except LOST as exc:
             reason = _first_line(exc)
-            if retries < self.max_retries:
+            if retries < self.settings.max_retries:
                 self._record_retry(job, retries + 1, reason)
                 self._queue.appendleft((job, retries + 1))
                 return None
@@ -204,12 +200,12 @@ class RayExecutor(Executor):
     def _record_retry(self, job: Job, retry: int, reason: str) -> None:
         _log.warning(
             "candidate %s (%s): worker or node lost, retry %d of %d: %s",
-            job.candidate_id, job.key, retry, self.max_retries, reason,
+            job.candidate_id, job.key, retry, self.settings.max_retries, reason,
         )  # fmt: skip
         if self.on_retry is not None:
             self.on_retry({
                 "candidate": job.candidate_id, "key": job.key, "purpose": job.purpose,
-                "retry": retry, "max_retries": self.max_retries, "reason": reason,
+                "retry": retry, "max_retries": self.settings.max_retries, "reason": reason,
             })  # fmt: skip
 
     def in_flight(self) -> int:

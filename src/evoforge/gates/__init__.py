@@ -1,6 +1,15 @@
 """Gates: decisions before a run, after scoring and before promotion."""
 
-from evoforge.gates._base import ALLOW, AllowAll, Decision, PreRunGate, check_all
+from evoforge.gates._base import (
+    ALLOW,
+    AllowAll,
+    Decision,
+    PostRunGate,
+    PreRunGate,
+    Scored,
+    check_all,
+    flag_all,
+)
 from evoforge.gates.constraints import ConstraintGate, ConstraintPolicy
 from evoforge.gates.region import EvolveRegionGate
 
@@ -11,6 +20,9 @@ __all__ = [
     "ConstraintPolicy",
     "Decision",
     "EvolveRegionGate",
+    "PostRunGate",
     "PreRunGate",
+    "Scored",
     "check_all",
+    "flag_all",
 ]

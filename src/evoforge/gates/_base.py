@@ -1,17 +1,25 @@
 """Gates: checks that return decisions, never side effects.
 
 A pre-run gate looks at a child's code before it runs; the driver records a
-rejected child with every reason and never runs it. Later issues add gates
-after scoring (gaming detectors) and before promotion (approval).
+rejected child with every reason and never runs it.
+
+A post-run gate looks at a child's scores after it ran and returns flags
+(:class:`~evoforge.candidate.Flag` names); it never changes a score. One whose
+``invalidates`` is true runs in the worker, where the task is loaded, and any flag
+of it means the number is no valid score at all, so the evaluation fails. The
+others run in the driver, which knows the parent and the recent history: their
+flags are recorded with the candidate, and a flagged candidate is never promoted
+without a person.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
 
-from evoforge.candidate import Files
+from evoforge.candidate import Candidate, Files
 
 
 @dataclass(frozen=True)
@@ -43,3 +51,33 @@ def check_all(gates: Sequence[PreRunGate], child: Files, *, seed: Files) -> Deci
     for gate in gates:
         reasons.extend(gate.check(child, seed=seed).reasons)
     return Decision(tuple(reasons))
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What a post-run gate sees of a scored child: its search and held-out metrics
+    and its wall time; in the driver also its first parent and the recent gains."""
+
+    metrics: Mapping[str, float]
+    heldout: Mapping[str, float] = field(default_factory=dict)
+    wall_s: float = 0.0
+    parent: Candidate | None = None
+    recent_gains: Sequence[float] = ()
+
+    @classmethod
+    def of(
+        cls, child: Candidate, parent: Candidate | None, recent_gains: Sequence[float] = ()
+    ) -> Scored:
+        return cls(child.metrics, child.heldout, child.wall_s, parent, tuple(recent_gains))
+
+
+class PostRunGate(abc.ABC):
+    invalidates: ClassVar[bool] = False
+    """True: a flag means the evaluation is no valid score (the worker's checks)."""
+
+    @abc.abstractmethod
+    def check(self, child: Scored) -> tuple[str, ...]: ...
+
+
+def flag_all(gates: Sequence[PostRunGate], child: Scored) -> tuple[str, ...]:
+    return tuple(flag for gate in gates for flag in gate.check(child))

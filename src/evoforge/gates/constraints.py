@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from evoforge.candidate import Files
+from evoforge.config import ConstraintsSection
 from evoforge.gates._base import Decision, PreRunGate
 from evoforge.gates._code_scan import ScanRules, scan_file
 from evoforge.gates._forbidden import DEFAULT_FORBIDDEN_CALLS, DEFAULT_FORBIDDEN_IMPORTS
@@ -67,7 +68,7 @@ class ConstraintPolicy:
     forbidden_paths: tuple[str, ...] = ()
     """Paths no string literal in a block may contain, nor their file names
     (``archive.sqlite``); a ``.py`` path also forbids importing its module."""
-    max_changed_lines: int | None = 400
+    max_changed_lines: int | None = ConstraintsSection().max_changed_lines  # [constraints]'s
     """Most lines added plus removed inside the blocks, compared with the seed (None: no cap)."""
 
 

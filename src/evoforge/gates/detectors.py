@@ -1,45 +1,50 @@
-"""Gaming detectors: after scoring, each suspicious sign raises a named flag.
+"""The post-run gates: a metric's validity, and signs of gaming.
 
-Flags never change a score; they are recorded with the candidate, shown wherever
-it appears, and a flagged candidate is never promoted automatically. Flags built
-from gate metrics (:class:`~evoforge.candidate.Flag` says which) are never shown to
-proposers, so the hidden data cannot leak into the search through them. Test metrics (``[task]
-heldout``) are never looked at here: a flag changes what happens to a candidate,
-and the test split must stay out of every decision.
-
-Two checks run in the worker (they need the task's declared bounds) and make the
-evaluation fail, because the number is not a valid score at all:
-``non_finite:<metric>`` and ``out_of_bounds:<metric>``. The rest run in the driver,
-which knows the parent and the recent history:
+:class:`MetricChecks` runs in the worker (it needs the task's declared bounds) and
+makes the evaluation fail, because the number is not a valid score at all:
+``non_finite:<metric>`` and ``out_of_bounds:<metric>``. :class:`GamingDetectors`
+runs in the driver, which knows the parent and the recent history:
 
 - ``jump``: the gain over the parent is far beyond the recent gains;
 - ``heldout_drop:<metric>``: the search metric rose over the parent while a
   gate metric fell (overfitting the validation data);
 - ``implausibly_fast``: the child ran many times faster than its parent.
+
+Flags built from gate metrics (:class:`~evoforge.candidate.Flag` says which) are
+never shown to proposers, so the hidden data cannot leak into the search through
+them. Test metrics (``[task] heldout``) are never looked at here: a flag changes
+what happens to a candidate, and the test split must stay out of every decision.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from evoforge.candidate import Candidate, Flag
+from evoforge.config import DetectorsSection, Direction, TaskSection
+from evoforge.gates._base import PostRunGate, Scored
 
 
-def metric_flags(
-    metrics: Mapping[str, float], bounds: Mapping[str, tuple[float, float]]
-) -> list[str]:
-    """Flags that make an evaluation invalid: non-finite or out-of-bounds metrics."""
-    flags: list[str] = []
-    for name, value in sorted(metrics.items()):
-        if not math.isfinite(value):
-            flags.append(Flag.NON_FINITE.on(name))
-        elif name in bounds:
-            lo, hi = bounds[name]
-            if not lo <= value <= hi:
-                flags.append(Flag.OUT_OF_BOUNDS.on(name))
-    return flags
+@dataclass(frozen=True)
+class MetricChecks(PostRunGate):
+    """Non-finite metrics, and metrics outside the task's declared ``bounds``."""
+
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    invalidates: ClassVar[bool] = True
+
+    def check(self, child: Scored) -> tuple[str, ...]:
+        flags: list[str] = []
+        for name, value in sorted({**child.metrics, **child.heldout}.items()):
+            if not math.isfinite(value):
+                flags.append(Flag.NON_FINITE.on(name))
+            elif name in self.bounds:
+                lo, hi = self.bounds[name]
+                if not lo <= value <= hi:
+                    flags.append(Flag.OUT_OF_BOUNDS.on(name))
+        return tuple(flags)
 
 
 def visible_flags(flags: Sequence[str]) -> tuple[str, ...]:
@@ -49,42 +54,47 @@ def visible_flags(flags: Sequence[str]) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class GamingDetectors:
-    objective: str
-    maximize: bool
-    jump_factor: float = 5.0
-    jump_history: int = 10
-    heldout_drop: float = 0.01
-    fast_factor: float = 10.0
-    gate: tuple[str, ...] = ()
-    """The gate metrics: the only held-out metrics ``heldout_drop`` compares."""
+class GamingDetectors(PostRunGate):
+    """The driver's detectors. ``task`` and ``settings`` are the run's ``[task]`` and
+    ``[detectors]`` sections, whose defaults are the only ones."""
+
+    task: TaskSection
+    settings: DetectorsSection = field(default_factory=DetectorsSection)
+
+    @property
+    def maximize(self) -> bool:
+        return self.task.direction is Direction.MAXIMIZE
 
     def gain(self, child: Candidate, parent: Candidate) -> float | None:
-        new, old = child.score(self.objective), parent.score(self.objective)
-        if new is None or old is None:
-            return None
-        return (new - old) if self.maximize else (old - new)
+        return self._gain(child.score(self.task.objective), parent)
 
-    def check(
-        self, child: Candidate, parent: Candidate | None, recent_gains: Sequence[float]
-    ) -> tuple[str, ...]:
-        """Flags for a successful child, given its first parent and recent positive gains."""
+    def check(self, child: Scored) -> tuple[str, ...]:
+        """Flags for a successful child, against its first parent and the recent
+        positive gains."""
+        parent = child.parent
         if parent is None:
             return ()
+        s = self.settings
         flags: list[str] = []
-        gain = self.gain(child, parent)
-        positive = [g for g in recent_gains if g > 0]
-        enough = len(positive) >= self.jump_history
-        if gain is not None and enough and gain > self.jump_factor * max(positive):
+        gain = self._gain(child.metrics.get(self.task.objective), parent)
+        positive = [g for g in child.recent_gains if g > 0]
+        enough = len(positive) >= s.jump_history
+        if gain is not None and enough and gain > s.jump_factor * max(positive):
             flags.append(Flag.JUMP.value)
         if gain is not None and gain > 0:
-            for name in sorted(self.gate):
+            for name in sorted(self.task.gate):  # gate metrics only: test ones decide nothing
                 value, before = child.heldout.get(name), parent.heldout.get(name)
                 if value is None or before is None:
                     continue
                 drop = (before - value) if self.maximize else (value - before)
-                if drop > self.heldout_drop:
+                if drop > s.heldout_drop:
                     flags.append(Flag.HELDOUT_DROP.on(name))
-        if parent.wall_s >= 1.0 and child.wall_s * self.fast_factor < parent.wall_s:
+        if parent.wall_s >= 1.0 and child.wall_s * s.fast_factor < parent.wall_s:
             flags.append(Flag.IMPLAUSIBLY_FAST.value)
         return tuple(flags)
+
+    def _gain(self, new: float | None, parent: Candidate) -> float | None:
+        old = parent.score(self.task.objective)
+        if new is None or old is None:
+            return None
+        return (new - old) if self.maximize else (old - new)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evoforge.archive import Approval, ApprovalState, Archive, SQLiteArchive
-from evoforge.config import ConfigError, parse_config
+from evoforge.config import ConfigError, parse_snapshot
 from evoforge.governance.audit import AuditLog
 from evoforge.governance.promotion import Promoter
 from evoforge.governance.run_audit import Audit, promote
@@ -191,10 +191,10 @@ def _promoter(archive: Archive, audit: Audit) -> Promoter:
             "the archive holds no config snapshot, so a promotion cannot be re-checked"
         )
     try:
-        config = parse_config(snapshot, source="the run's config snapshot")
+        config = parse_snapshot(snapshot, source="the run's config snapshot")
     except ConfigError as exc:
         raise ControlError(str(exc)) from None
-    return Promoter.from_config(config, archive, audit)
+    return Promoter(archive, audit, config.task, config.promotion, base_seed=config.experiment.seed)
 
 
 # -- the one entry point for people (CLI and dashboard) ---------------------------------

@@ -46,7 +46,7 @@ import numpy.typing as npt
 
 from evoforge.archive import Approval, ApprovalState, Archive, Rerun
 from evoforge.candidate import Candidate, Evaluation, Status, unpack_examples
-from evoforge.config import Config
+from evoforge.config import Direction, PromotionSection, TaskSection
 from evoforge.governance.run_audit import Audit, promote
 from evoforge.tasks import Task
 
@@ -56,47 +56,36 @@ Run = Candidate | Rerun
 
 @dataclass
 class Promoter:
+    """Decides promotions. ``task`` and ``settings`` are the run's ``[task]`` and
+    ``[promotion]`` sections, whose defaults are the only ones."""
+
     archive: Archive
     audit: Audit
-    objective: str
-    maximize: bool
-    approval: str = "auto"
-    threshold_gain: float = 0.05
-    reruns: int = 3
-    k: float = 2.0
-    min_gain: float = 0.0
-    gate: tuple[str, ...] = ()
-    """The gate metrics: the only held-out metrics that may veto a promotion."""
-    gate_tolerance: float = 0.01
-    confidence: float = 0.95
-    resamples: int = 2000
+    task: TaskSection
+    settings: PromotionSection = field(default_factory=PromotionSection)
     base_seed: int = 0
+    """The run's seed (``[experiment] seed``): re-run seeds are derived from it."""
+    resamples: int = 2000
     clock: Callable[[], float] = time.time
     _submitted: set[tuple[int, int]] = field(default_factory=set)
 
-    @classmethod
-    def from_config(cls, config: Config, archive: Archive, audit: Audit) -> Promoter:
-        p = config.promotion
-        return cls(
-            archive=archive,
-            audit=audit,
-            objective=config.task.objective,
-            maximize=config.maximize,
-            approval=p.approval,
-            threshold_gain=p.threshold_gain,
-            reruns=p.reruns,
-            k=p.k,
-            min_gain=p.min_gain,
-            gate=tuple(config.task.gate),
-            gate_tolerance=p.gate_tolerance,
-            confidence=p.confidence,
-            base_seed=config.experiment.seed,
-        )
+    @property
+    def objective(self) -> str:
+        return self.task.objective
+
+    @property
+    def maximize(self) -> bool:
+        return self.task.direction is Direction.MAXIMIZE
+
+    @property
+    def gate(self) -> tuple[str, ...]:
+        """The gate metrics: the only held-out metrics that may veto a promotion."""
+        return tuple(self.task.gate)
 
     @property
     def seeds(self) -> list[int]:
         # Fresh: never the search seed. Fixed for the run: champion re-runs are reused.
-        return [self.base_seed + 7919 * (i + 1) for i in range(self.reruns)]
+        return [self.base_seed + 7919 * (i + 1) for i in range(self.settings.reruns)]
 
     # -- asking -----------------------------------------------------------------
     def consider(self, cand: Candidate) -> None:
@@ -105,7 +94,7 @@ class Promoter:
         if champ is None or bar is None or not self._better(cand, bar):
             return
         self.archive.put_approval(Approval(cand.id, ApprovalState.CONFIRMING, {}, self.clock()))
-        if self.reruns == 0:
+        if self.settings.reruns == 0:
             self._decide(cand, champ)
 
     def jobs(self) -> list[tuple[int, int]]:
@@ -172,7 +161,7 @@ class Promoter:
         if champ is None:
             return None
         rivals = [champ]
-        if self.approval == "manual":  # flagged ones may be gaming: they must not block
+        if self.settings.approval == "manual":  # flagged ones may be gaming: they must not block
             rivals += [c for c in self._pending() if not c.flags]
         return max(rivals, key=self._signed)  # the first of equals: the champion
 
@@ -207,8 +196,11 @@ class Promoter:
                 "promotion_declined", candidate=chal.id, champion=champ.id, evidence=evidence
             )
             return
-        wait = self.approval == "manual" or bool(chal.flags)
-        if self.approval == "threshold" and evidence["gain"] > self.threshold_gain:
+        wait = self.settings.approval == "manual" or bool(chal.flags)
+        if (
+            self.settings.approval == "threshold"
+            and evidence["gain"] > self.settings.threshold_gain
+        ):
             wait = True
         if wait:
             self._close(chal, ApprovalState.PENDING, evidence)
@@ -222,7 +214,7 @@ class Promoter:
             self.audit,
             chal.id,
             who="evoforge",
-            reason=f"auto ({self.approval})",
+            reason=f"auto ({self.settings.approval})",
             evidence=evidence,
         )
 
@@ -236,7 +228,7 @@ class Promoter:
         diffs = [sign * (a.metrics[self.objective] - b.metrics[self.objective]) for a, b in pairs]
         gain = statistics.fmean(diffs) if diffs else -math.inf
         se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) >= 2 else 0.0
-        threshold = max(self.k * se, self.min_gain)
+        threshold = max(self.settings.k * se, self.settings.min_gain)
         gate_gain = self._held_gains(pairs, self.gate)
         test = {n for a, b in pairs for n in a.heldout if n in b.heldout} - set(self.gate)
         per_example = self._per_example(pairs)
@@ -249,7 +241,7 @@ class Promoter:
             "beats_noise": not failed and not missing and bool(diffs) and gain > threshold,
             "per_example": per_example,
             "gate_gain": gate_gain,
-            "gate_ok": all(v >= -self.gate_tolerance for v in gate_gain.values()),
+            "gate_ok": all(v >= -self.settings.gate_tolerance for v in gate_gain.values()),
             "test_gain": self._held_gains(pairs, sorted(test)),  # reported, never decides
             "failed_reruns": failed,
             "missing_reruns": missing,
@@ -262,7 +254,7 @@ class Promoter:
         self, chal: Candidate, champ: Candidate
     ) -> tuple[list[tuple[Run, Run]], list[str], list[str]]:
         """(challenger, champion) runs on the same seed; failed and missing re-runs."""
-        if self.reruns == 0:
+        if self.settings.reruns == 0:
             return [(chal, champ)], [], []
         a = {r.seed: r for r in self.archive.reruns(chal.id)}
         b = {r.seed: r for r in self.archive.reruns(champ.id)}
@@ -306,13 +298,13 @@ class Promoter:
         # One gain per example, averaged over the paired seeds: the seeds' noise is the
         # other test's business; this one asks what a different sample of examples gives.
         d = np.mean(rows, axis=0)
-        lower = bootstrap_lower(d, self.confidence, self.resamples, seed=self.base_seed)
+        lower = bootstrap_lower(d, self.settings.confidence, self.resamples, seed=self.base_seed)
         return {
             "ok": lower > 0,
             "examples": int(d.size),
             "mean_gain": float(d.mean()),
             "lower": lower,
-            "confidence": self.confidence,
+            "confidence": self.settings.confidence,
             "resamples": self.resamples,
         }
 
@@ -340,12 +332,12 @@ class Promoter:
                 f"the {pe['confidence']:.0%} lower bound of the gain over #{ev['champion']} "
                 f"across {pe['examples']} validation examples is {pe['lower']:.4g}, not above 0"
             )
-        lost = {n: v for n, v in ev["gate_gain"].items() if v < -self.gate_tolerance}
+        lost = {n: v for n, v in ev["gate_gain"].items() if v < -self.settings.gate_tolerance}
         if lost:
             return (
                 "loses "
                 + ", ".join(f"{v:.4g} on gate metric {n}" for n, v in lost.items())
-                + (f" against #{ev['champion']} (gate_tolerance {self.gate_tolerance:g})")
+                + (f" against #{ev['champion']} (gate_tolerance {self.settings.gate_tolerance:g})")
             )
         return ""
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from evoforge.archive import Archive
-from evoforge.governance.audit import GENESIS, AuditLog, VerifyReport, verify
+from evoforge.governance.audit import GENESIS, AuditLog
+from evoforge.governance.audit_verify import VerifyReport, verify
 
 
 @dataclass

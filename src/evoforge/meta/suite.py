@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from evoforge.meta.automl_tasks import Repair, RepairScorer, to_files
-from evoforge.proposers.params import Value
 from evoforge.proposers.sites import find_sites
+from evoforge.proposers.values import Value
 
 PROGRAM_FILE = "program.py"
 Table = dict[str, float]

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from evoforge.candidate import Files
+from evoforge.config import ProposerSection
 from evoforge.operators import OPERATORS, SINGLE_SITE
 from evoforge.program import (
     EvolveBlockError,
@@ -43,10 +44,9 @@ from evoforge.proposers.params import (
     NumList,
     Param,
     ParamSpecError,
-    Value,
-    render,
 )
 from evoforge.proposers.sites import Site, apply, find_sites
+from evoforge.proposers.values import Value, render
 
 _T = TypeVar("_T")
 DEFAULT_WEIGHTS: Mapping[str, float] = {
@@ -56,6 +56,9 @@ DEFAULT_WEIGHTS: Mapping[str, float] = {
     "choice": 1.5,
     "list": 1.5,
 }
+
+
+_DEFAULTS = ProposerSection()  # the keyword defaults are [proposer]'s, written once there
 
 
 class Mutator(Proposer):
@@ -76,9 +79,9 @@ class Mutator(Proposer):
     def __init__(
         self,
         *,
-        crossover_rate: float = 0.15,
-        multi_rate: float = 0.2,
-        sigma: float = 0.5,
+        crossover_rate: float = _DEFAULTS.crossover_rate,
+        multi_rate: float = _DEFAULTS.multi_rate,
+        sigma: float = _DEFAULTS.sigma,
         operator_weights: Mapping[str, float] | None = None,
         declared_weight: float = 4.0,
         max_tries: int = 32,

@@ -52,6 +52,7 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState, create_trial
 
 from evoforge.candidate import Candidate, Files, Status, code_hash
+from evoforge.config import OptunaSection
 from evoforge.proposers._base import (
     Feedback,
     Parent,
@@ -61,11 +62,9 @@ from evoforge.proposers._base import (
     ProposerExhausted,
 )
 from evoforge.proposers.optuna_space import distributions, params_of, trial_values
-from evoforge.proposers.params import (
-    ParamSpecError,
-    Value,
-)
+from evoforge.proposers.params import ParamSpecError
 from evoforge.proposers.sites import _named, declared_space, find_sites, set_values
+from evoforge.proposers.values import Value
 
 SAMPLER_ALIASES: Mapping[str, str] = {
     "tpe": "TPESampler",
@@ -101,6 +100,9 @@ class _Trial:
     number: int | None = None  # the live trial's number in this session's study
 
 
+_DEFAULTS = OptunaSection()  # the keyword defaults are [proposer.optuna]'s, written once there
+
+
 class OptunaProposer(Proposer):
     """Proposes the values of declared parameters with an Optuna sampler.
 
@@ -116,9 +118,9 @@ class OptunaProposer(Proposer):
     def __init__(
         self,
         *,
-        sampler: str = "tpe",
+        sampler: str = _DEFAULTS.sampler,
         sampler_options: Mapping[str, Any] | None = None,
-        base: str = "seed",
+        base: str = _DEFAULTS.base,
         max_tries: int = 16,
         stale_after: int = 64,
     ) -> None:

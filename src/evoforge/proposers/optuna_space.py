@@ -28,11 +28,9 @@ from evoforge.proposers.params import (
     NumList,
     Param,
     ParamSpecError,
-    Value,
-    _ratio_scaled,
-    _round_sig,
 )
 from evoforge.proposers.sites import _named, find_sites
+from evoforge.proposers.values import Value, _ratio_scaled, _round_sig
 
 
 def distributions(name: str, spec: Param) -> list[tuple[str, BaseDistribution]]:

@@ -21,31 +21,35 @@ sampled on a log scale, because widths and epoch counts matter by ratio.
 Unannotated literals follow default rules (see :class:`FreeNumber`,
 :class:`FreeList`, :class:`FreeBool`); strings change only through ``choice``.
 Which literals are sites, and how values are spliced into programs, is in
-:mod:`evoforge.proposers.sites`.
+:mod:`evoforge.proposers.sites`; annotations are read by
+:func:`evoforge.proposers.spec_parser.parse_spec`.
 """
 
 from __future__ import annotations
 
 import abc
-import ast
 import math
 import random
-import re
 from dataclasses import dataclass
-from typing import ClassVar, TypeGuard
+from typing import ClassVar
 
-Number = int | float
-Value = bool | int | float | str | tuple[int | float, ...]
-"""A site's value; numeric lists are tuples."""
+from evoforge.proposers.values import (
+    Number,
+    Value,
+    _is_int,
+    _is_number,
+    _ratio_scaled,
+    _reflect,
+    _round_sig,
+    _same,
+    _step_int,
+)
 
 _FREE_LIST_MAX_LEN = 8  # unannotated lists never grow past this: no range was declared
 
 
 class ParamSpecError(ValueError):
     """An ``# evolve:`` annotation is malformed or disagrees with its line."""
-
-
-# ---------------------------------------------------------------- specs
 
 
 class Param(abc.ABC):
@@ -240,158 +244,8 @@ class Fixed:
     """``# evolve: fixed``: nothing on the line changes."""
 
 
-def parse_spec(text: str) -> Param | Fixed:
-    """The spec of an annotation (the text after ``evolve:``); ParamSpecError if malformed."""
-    text = text.strip()
-    m = re.fullmatch(r"([a-z]+)\s*(.*)", text, flags=re.S)
-    kind, rest = (m.group(1), m.group(2).strip()) if m else ("", text)
-    if kind in ("bool", "fixed"):
-        if rest:
-            raise ParamSpecError(f"`{kind}` takes no arguments, got {rest!r}")
-        return Bool() if kind == "bool" else Fixed()
-    if kind == "choice":
-        options = _literal_list(rest, "choice")
-        if not options or not all(isinstance(o, bool | int | float | str) for o in options):
-            raise ParamSpecError("choice[...] needs one or more str/int/float/bool literals")
-        if len(options) < 2 or any(_same(a, b) for i, a in enumerate(options) for b in options[:i]):
-            raise ParamSpecError("choice[...] needs at least two different options")
-        return Choice(tuple(o for o in options if isinstance(o, bool | int | float | str)))
-    if kind in ("int", "float", "log"):
-        lo, hi = _bounds(rest, kind, integer=kind == "int")
-        if kind == "int":
-            return IntRange(int(lo), int(hi))
-        if kind == "log" and lo <= 0:
-            raise ParamSpecError(f"log[{lo}, {hi}]: the low end must be positive")
-        return FloatRange(float(lo), float(hi), log=kind == "log")
-    if kind in ("ints", "floats"):
-        lm = re.fullmatch(r"(\[[^\]]*\])\s*len\s*(\[[^\]]*\])", rest)
-        if not lm:
-            raise ParamSpecError(f"{kind} needs the form {kind}[lo, hi] len[a, b], got {text!r}")
-        lo, hi = _bounds(lm.group(1), kind, integer=kind == "ints")
-        a, b = _bounds(lm.group(2), "len", integer=True, allow_equal=True)
-        if a < 0:
-            raise ParamSpecError(f"len[{a}, {b}]: lengths cannot be negative")
-        return NumList(lo, hi, int(a), int(b), integer=kind == "ints")
-    known = "choice, int, float, log, bool, ints, floats, fixed"
-    raise ParamSpecError(f"unknown kind {kind or text!r}; known kinds: {known}")
-
-
-def _literal_list(text: str, kind: str) -> list[object]:
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        raise ParamSpecError(f"{kind}{text}: arguments must be a [...] list of literals") from None
-    if not isinstance(value, list):
-        raise ParamSpecError(f"{kind}{text}: arguments must be a [...] list of literals")
-    return value
-
-
-def _bounds(
-    text: str, kind: str, *, integer: bool, allow_equal: bool = False
-) -> tuple[Number, Number]:
-    values = _literal_list(text, kind)
-    check = _is_int if integer else _is_number
-    if len(values) != 2 or not all(check(v) for v in values):
-        what = "ints" if integer else "numbers"
-        raise ParamSpecError(f"{kind}{text}: needs exactly two {what} [lo, hi]")
-    lo, hi = values
-    assert isinstance(lo, int | float) and isinstance(hi, int | float)
-    if hi < lo or (hi == lo and not allow_equal):
-        raise ParamSpecError(f"{kind}{text}: the low end must be below the high end")
-    return lo, hi
-
-
-def render(value: Value, like: str = "") -> str:
-    """Python source for ``value``, in the quote or bracket style of the source ``like``."""
-    if isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return re.sub(
-            r"e([+-])0*(\d)", lambda m: "e" + m.group(1).replace("+", "") + m.group(2), repr(value)
-        )
-    if isinstance(value, str):
-        quote = '"' if like.lstrip("rbuRBU")[:1] == '"' else "'"
-        plain = value.isprintable() and quote not in value and "\\" not in value
-        return quote + value + quote if plain else repr(value)
-    inner = ", ".join(render(x) for x in value)
-    if like.startswith("["):
-        return f"[{inner}]"
-    if len(value) == 1:
-        inner += ","
-    return f"({inner})" if like.startswith("(") or not value else inner
-
-
-# ---------------------------------------------------------------- numeric helpers
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
-
-
-def _same(a: object, b: object) -> bool:
-    """Equal as option values: True is not 1, "1" is not 1."""
-    return (
-        isinstance(a, bool) == isinstance(b, bool)
-        and isinstance(a, str) == isinstance(b, str)
-        and a == b
-    )
-
-
 def _outside(value: Number, lo: Number, hi: Number) -> str | None:
     return None if lo <= value <= hi else f"value {value!r} is outside [{lo}, {hi}]"
-
-
-def _ratio_scaled(lo: Number, hi: Number) -> bool:
-    return lo > 0 and hi >= 10 * lo
-
-
-def _reflect(x: float, lo: float, hi: float) -> float:
-    if x > hi:
-        x = 2 * hi - x
-    if x < lo:
-        x = 2 * lo - x
-    return min(hi, max(lo, x))
-
-
-def _round_sig(x: float, digits: int = 4) -> float:
-    """Few significant digits: children stay readable and near-identical values merge."""
-    return float(f"{x:.{digits}g}")
-
-
-def _step_int(value: int, rng: random.Random, sigma: float, lo: int | None, hi: int | None) -> int:
-    """A different int near ``value``: by ratio when the scale is one of ratios, else by ±steps."""
-    if lo is None or hi is None:  # free: keep the sign class, at most ×/÷ 2 per step
-        floor, ceil = (
-            (1, math.inf) if value > 0 else (0, math.inf) if value == 0 else (-math.inf, -1)
-        )
-        by_ratio, spread, cap = value != 0, sigma, math.log(2)
-    else:
-        floor, ceil = lo, hi
-        by_ratio = _ratio_scaled(lo, hi)
-        spread = (
-            sigma * max(1.0, math.log(hi / lo) / 6) if by_ratio else max(1.0, sigma * (hi - lo) / 4)
-        )
-        cap = math.inf
-    if by_ratio:
-        z = max(-cap, min(cap, rng.gauss(0, spread)))
-        new = round(value * math.exp(z))
-        if new == value:
-            new = value + (1 if (z >= 0) == (value > 0) else -1)
-    else:
-        step = 0 if lo is None else round(rng.gauss(0, spread))  # a free zero moves by one
-        new = value + (step or rng.choice((-1, 1)))
-    if floor <= new <= ceil:
-        return new
-    new = int(min(ceil, max(floor, new)))
-    if new != value:
-        return new
-    return value + 1 if value + 1 <= ceil else value - 1
 
 
 def _list_neighbour(

@@ -33,15 +33,11 @@ from evoforge.proposers.params import (
     FreeBool,
     FreeList,
     FreeNumber,
-    Number,
     Param,
     ParamSpecError,
-    Value,
-    _is_int,
-    _is_number,
-    parse_spec,
-    render,
 )
+from evoforge.proposers.spec_parser import parse_spec
+from evoforge.proposers.values import Number, Value, _is_int, _is_number, render
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from evoforge.candidate import Evaluation, RunResult, pack_examples
-from evoforge.gates.detectors import metric_flags
+from evoforge.gates import Scored
+from evoforge.gates.detectors import MetricChecks
 from evoforge.runner.exposure import sandbox_hidden
 from evoforge.runner.hashing import changed_files
 from evoforge.runner.job import Job, RunContext
@@ -155,7 +156,7 @@ def score(task: Task, scratch: Path, heldout: tuple[str, ...], run: RunResult) -
             )
         (held if name in heldout else metrics)[name] = number
     values = {**metrics, **held}
-    flags = tuple(metric_flags(values, task.bounds))
+    flags = MetricChecks(task.bounds).check(Scored(metrics, held))
     if flags:
         why = "; ".join(_explain(f, values, task.bounds) for f in flags)
         return Evaluation(

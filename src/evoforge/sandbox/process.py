@@ -171,7 +171,6 @@ def supervise(
         wall_s=wall,
         cpu_s=max(0.0, cpu),
         max_rss_kb=max_rss,
-        timed_out=killed_by == "timeout",
         killed_by=killed_by,
         stdout_tail=out.text(),
         stderr_tail=err.text(),

@@ -20,17 +20,20 @@ import random
 
 from evoforge.archive import ApprovalState, Archive
 from evoforge.candidate import Candidate
+from evoforge.config import SelectionSection
 from evoforge.selection._base import Selector
+
+_DEFAULTS = SelectionSection()  # the keyword defaults are [selection]'s, written once there
 
 
 class AgingTournament(Selector):
     def __init__(
         self,
         *,
-        population: int = 20,
-        tournament: int = 5,
-        islands: int = 1,
-        migration_rate: float = 0.05,
+        population: int = _DEFAULTS.population,
+        tournament: int = _DEFAULTS.tournament,
+        islands: int = _DEFAULTS.islands,
+        migration_rate: float = _DEFAULTS.migration_rate,
     ) -> None:
         self.population = population
         self.tournament = tournament

@@ -55,13 +55,6 @@ def test_different_programs_miss(interpreter: Interpreter) -> None:
     assert evaluator.counts.cache_hits == 0 and evaluator.counts.evaluated == 2
 
 
-def test_without_cache_everything_is_evaluated(interpreter: Interpreter) -> None:
-    evaluator = Evaluator(interpreter, cache=None)
-    for _ in range(3):
-        evaluator.score(linear_regression_sgd(0.1))
-    assert evaluator.counts.evaluated == 3 and evaluator.counts.cache_hits == 0
-
-
 def test_cached_fitness_equals_a_fresh_evaluation(interpreter: Interpreter) -> None:
     variant = _sgd_variant()
     assert _evaluator(interpreter).score(variant) == pytest.approx(interpreter.fitness(variant))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import pickle
 import random
 
-import numpy as np
 import pytest
 
 from evoforge.domains.automl.mutate import MUTATIONS, Mutator, alter_data
@@ -129,23 +127,3 @@ def test_mutator_copies_when_not_mutating() -> None:
 def test_mutator_rejects_unknown_mutations() -> None:
     with pytest.raises(ValueError, match="mutations"):
         Mutator(SPACE, ("teleport",))
-
-
-def test_random_programs_follow_the_space() -> None:
-    program = random_program(SearchSpace.full(), random.Random(5))
-    assert program.sizes == (0, 0, 0)
-    demo = random_program(SearchSpace.demo(), random.Random(5))
-    assert demo.sizes == (10, 2, 8)
-    assert demo.code[:, 1:].max() < 4
-
-
-def test_programs_are_immutable_values() -> None:
-    a, b = linear_regression_sgd(0.1), linear_regression_sgd(0.1)
-    assert a == b and hash(a) == hash(b) and a != linear_regression_sgd(0.2)
-    with pytest.raises(ValueError):
-        a.code[0, 0] = 5
-    restored = pickle.loads(pickle.dumps(a))
-    assert restored == a and not restored.code.flags.writeable
-    assert Program.from_json(a.to_json()) == a
-    with pytest.raises(ValueError, match="bad program shapes"):
-        Program(np.zeros((2, 4), np.int32), np.zeros((2, 3)), (1, 0, 0))

@@ -26,7 +26,9 @@ def _memory(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return s, v, m
 
 
-def _reference(instr: Instruction, memory: tuple[np.ndarray, ...], seed: int) -> tuple:
+def _reference(
+    instr: Instruction, memory: tuple[np.ndarray, ...], seed: int
+) -> tuple[np.ndarray, ...]:
     s, v, m = (x.copy() for x in memory)
     scope = {"np": np, "rng": np.random.RandomState(seed), "s": s, "v": v, "m": m}
     with np.errstate(all="ignore"):

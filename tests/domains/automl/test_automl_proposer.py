@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from evoforge.candidate import Candidate
-from evoforge.config import AutoMLSection, ConfigError, load_config
+from evoforge.config import AutoMLSection, Config, ConfigError, Direction, load_config
 from evoforge.domains.automl import Program, SearchConfig, TaskSpec
 from evoforge.domains.automl.experiment import seed_module
 from evoforge.domains.automl.proposer import AlgorithmSearch, build_algorithm_search
@@ -18,7 +18,7 @@ from evoforge.program import frame_violations
 from evoforge.proposers._base import Feedback, Parent, Proposal, ProposerBusy, ProposerExhausted
 
 SEED = {"algorithm.py": seed_module("linear")}
-FEEDBACK = Feedback(objective="val_fitness", direction="maximize", seed=SEED)
+FEEDBACK = Feedback(objective="val_fitness", direction=Direction.MAXIMIZE, seed=SEED)
 PARENT = Parent(Candidate(id=1, code_hash="x"), SEED)
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "algorithm-discovery"
 
@@ -34,7 +34,7 @@ def small(**overrides: object) -> SearchConfig:
         unseen_tasks=None,
         elites=3,
     )
-    return SearchConfig(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
+    return SearchConfig(**{**base.__dict__, **overrides})
 
 
 def drain(proposer: AlgorithmSearch, timeout: float = 90.0) -> tuple[list[Proposal], str]:
@@ -115,14 +115,24 @@ def test_close_stops_a_running_search() -> None:
     assert proposer.state()["stop_reason"] == "stopped"
 
 
+def search(section: AutoMLSection, config: Config, experiment: Path) -> AlgorithmSearch:
+    return build_algorithm_search(
+        section,
+        experiment,
+        program=config.program,
+        task=config.task,
+        seed=config.experiment.seed,
+    )
+
+
 def test_the_config_must_match_the_program(tmp_path: Path) -> None:
     config = load_config(EXAMPLE)
     section = AutoMLSection(preset="digits")  # the example's module is the linear one
     with pytest.raises(ConfigError, match="is not a 'digits' algorithm module"):
-        build_algorithm_search(section, config, EXAMPLE)
+        search(section, config, EXAMPLE)
     with pytest.raises(ConfigError, match="not one of \\[program\\] files"):
-        build_algorithm_search(AutoMLSection(file="other.py"), config, EXAMPLE)
-    built = build_algorithm_search(
+        search(AutoMLSection(file="other.py"), config, EXAMPLE)
+    built = search(
         AutoMLSection(islands=2, max_minutes=1.5, max_algorithms=99, target=0.99), config, EXAMPLE
     )
     assert (built.config.islands, built.config.max_seconds) == (2, 90.0)
@@ -135,4 +145,4 @@ def test_the_task_must_score_the_same_preset(tmp_path: Path) -> None:
     task = exp / "task.py"
     task.write_text(task.read_text().replace('preset="linear"', 'preset="digits"'))
     with pytest.raises(ConfigError, match=r"scores the 'digits' preset but .* preset = 'linear'"):
-        build_algorithm_search(AutoMLSection(), load_config(exp), exp)
+        search(AutoMLSection(), load_config(exp), exp)

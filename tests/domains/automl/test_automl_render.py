@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import subprocess
 import sys
 from pathlib import Path
@@ -10,16 +9,12 @@ from pathlib import Path
 import pytest
 
 from evoforge.domains.automl.interpreter import Interpreter
-from evoforge.domains.automl.liveness import live_masks, prune
 from evoforge.domains.automl.ops import Op
 from evoforge.domains.automl.program import (
-    Component,
     Instruction,
     Memory,
     Program,
-    SearchSpace,
     linear_regression_sgd,
-    random_program,
 )
 from evoforge.domains.automl.render import render_module
 from evoforge.domains.automl.tasks import TaskSpec, TaskSuite, make_tasks
@@ -59,41 +54,6 @@ def _run_module(source: str, suite: TaskSuite, tmp_path: Path) -> float:
     key, value = out.stdout.strip().split(": ")
     assert key == "fitness"
     return float(value)
-
-
-def test_liveness_finds_dead_instructions() -> None:
-    setup, predict, learn = live_masks(_with_dead_code())
-    assert setup == [False, True, True]
-    assert predict == [False, True]
-    # The dead uniform draw is kept: a live random op needs the stream unchanged.
-    assert learn == [True, True, True, True, True, False]
-
-
-def test_liveness_follows_values_across_components() -> None:
-    # s2 is set in learn and read by the next predict: live through the loop.
-    program = Program.build(
-        predict=[Instruction(Op.SCALAR_SUM, 2, 2, 1)],
-        learn=[Instruction(Op.SCALAR_SUM, 0, 0, 2), Instruction(Op.SCALAR_SUM, 0, 0, 3)],
-    )
-    assert live_masks(program) == ([], [True], [True, False])
-
-
-def test_pruning_never_changes_what_is_computed() -> None:
-    space = SearchSpace(
-        memory=MEMORY,
-        setup=Component(SearchSpace.full().setup.ops, 6, 0, 6),
-        predict=Component(SearchSpace.full().predict.ops, 6, 0, 6),
-        learn=Component(SearchSpace.full().learn.ops, 8, 0, 8),
-    )
-    interpreter = Interpreter(make_tasks(TaskSpec(n_tasks=2, n_train=30, n_valid=20)), MEMORY)
-    rng = random.Random(7)
-    for _ in range(40):
-        program = random_program(space, rng)
-        pruned = prune(program)
-        assert sum(pruned.sizes) <= sum(program.sizes)
-        assert (
-            interpreter.task_fitness(pruned).tolist() == interpreter.task_fitness(program).tolist()
-        )
 
 
 def test_module_is_readable_and_pruned() -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
 
 from evoforge.domains.automl.config import SearchConfig
 from evoforge.domains.automl.hurdles import HurdleConfig
-from evoforge.domains.automl.island import Improvement, Island
+from evoforge.domains.automl.island import Improvement
 from evoforge.domains.automl.search import Progress, evaluate, run_search
 from evoforge.domains.automl.tasks import TaskSpec
 
@@ -100,32 +99,6 @@ def test_hurdles_stop_candidates_during_search() -> None:
     assert result.counts.evaluated == result.counts.candidates
 
 
-def test_islands_restart_on_new_tasks() -> None:
-    config = replace(SMALL, restart_every=500)
-    island = Island.create(config, 0, time.time())
-    island.run(600)
-    assert island.restarts == 1 and island.since_restart == 100
-    assert island.evaluator.counts.candidates == 600 and len(island.programs) == 50
-    assert island.evaluator.interpreter.suite.spec.seed != config.search_tasks.seed
-    with pytest.raises(ValueError, match="refresh intervals"):
-        replace(SMALL, restart_every=10)
-
-
-def test_islands_refresh_tasks_and_rescore_the_population() -> None:
-    config = replace(SMALL, refresh_tasks_every=300)
-    island = Island.create(config, 0, time.time())
-    island.run(300)
-    old = list(island.fitnesses)
-    island.run(1)
-    assert island.task_sets == 1 and len(island.programs) == 50
-    assert island.evaluator.counts.candidates == 300 + 50 + 1 + 1  # members and best re-scored
-    assert island.best is not None  # the bar is measured on the new tasks too
-    assert island.best_fitness == pytest.approx(island.evaluator.interpreter.fitness(island.best))
-    assert island.fitnesses[:-1] != old[:-1] or island.fitnesses[1:] != old[1:]
-    expected = [island.evaluator.interpreter.fitness(p) for p in island.programs[:5]]
-    assert island.fitnesses[:5] == pytest.approx(expected)
-
-
 def test_with_refreshed_tasks_improvements_are_judged_on_the_select_tasks() -> None:
     # Islands score on task sets of their own, redrawn every 300 candidates: their
     # numbers do not compare, so the driver ranks improvements on the select tasks.
@@ -142,32 +115,3 @@ def test_with_refreshed_tasks_improvements_are_judged_on_the_select_tasks() -> N
     assert on_select == sorted(on_select) and len(set(on_select)) == len(on_select)
     assert progress[-1].best_fitness == pytest.approx(on_select[-1])
     assert result.select_fitness is not None and result.select_fitness >= on_select[-1] - 1e-12
-
-
-def test_config_is_validated() -> None:
-    with pytest.raises(ValueError, match="strategy"):
-        SearchConfig(strategy="annealing")
-    with pytest.raises(ValueError, match="tournament"):
-        SearchConfig(population=5, tournament=10)
-    with pytest.raises(ValueError, match="features"):
-        SearchConfig(unseen_tasks=TaskSpec(n_features=8))
-    assert SearchConfig.demo(3).search_tasks.seed == 3
-    assert SearchConfig.digits().search_tasks.kind == "digits"
-    nonlinear = SearchConfig.nonlinear(2, population=50)
-    assert {s.kind for s in (nonlinear.search_tasks, nonlinear.unseen_tasks)} == {"nonlinear"}
-    assert nonlinear.space == SearchConfig.digits().space and nonlinear.population == 50
-
-
-def test_a_search_resumed_from_elites_breeds_from_them() -> None:
-    # The population of a resumed search fills with the elites' mutants, not with
-    # random programs among which the elites, the oldest, die first and leave nothing.
-    from evoforge.domains.automl.program import linear_regression_sgd
-
-    elites = tuple(linear_regression_sgd(lr) for lr in (0.05, 0.1, 0.2))
-    resumed = Island.create(replace(SMALL, start=elites, seed=2), 0, time.time())
-    fresh = Island.create(replace(SMALL, seed=2), 0, time.time())
-    for island in (resumed, fresh):
-        island.run(SMALL.population + len(elites))  # filled, then every elite aged out
-    assert sum(f > 0.5 for f in resumed.fitnesses) >= 5  # the elites' line lives on
-    assert max(resumed.fitnesses) >= resumed.best_fitness - 1e-12
-    assert max(fresh.fitnesses) < 0.5  # a random start is far below them

@@ -8,7 +8,7 @@ from importlib import resources
 from typing import Any
 
 from evoforge.candidate import Candidate, Status, code_hash
-from evoforge.config import LLMModelSection, LLMSection
+from evoforge.config import Direction, LLMModelSection, LLMSection
 from evoforge.proposers._base import Feedback, Parent
 from evoforge.proposers.llm import LLMProposer, load_templates
 from evoforge.proposers.mutate import Mutator
@@ -42,7 +42,7 @@ def parent(
 
 
 def feedback(**kw: Any) -> Feedback:
-    return Feedback(objective="neg_mse", direction="maximize", seed=FILES, **kw)
+    return Feedback(objective="neg_mse", direction=Direction.MAXIMIZE, seed=FILES, **kw)
 
 
 def model(url: str, name: str = "replay-a", **kw: Any) -> LLMModelSection:

@@ -1,4 +1,4 @@
-"""The model bandit (wins per unit of cost) and the token/cost ledger."""
+"""The model bandit (wins per unit of cost)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from evoforge.proposers.llm import Ledger, ModelBandit
+from evoforge.proposers.llm import ModelBandit
 
 
 def picks(
@@ -69,15 +69,3 @@ def test_state_round_trips_and_forgets_removed_models() -> None:
         "a": {"pulls": 3, "wins": 1, "cost": 1.5},
         "c": {"pulls": 0, "wins": 0, "cost": 0.0},
     }
-
-
-def test_the_ledger_counts_per_model_and_says_when_the_budget_is_spent() -> None:
-    ledger = Ledger(max_tokens=1000, max_cost=0.05)
-    ledger.add("a", 300, 100, 0.01)
-    ledger.add("b", 200, 100, 0.02)
-    assert (ledger.tokens, ledger.cost) == (700, pytest.approx(0.03)) and ledger.exhausted() == ""
-    ledger.add("a", 200, 100, 0.0)
-    assert ledger.exhausted().startswith("LLM token budget spent (1000 of 1000")
-    restored = Ledger(max_cost=0.03)
-    restored.load_state(ledger.state())
-    assert restored.spent["a"].requests == 2 and "cost budget spent" in restored.exhausted()

@@ -61,7 +61,7 @@ def test_the_key_is_read_when_the_request_is_made() -> None:
 
 
 def test_429_then_success_is_retried_after_retry_after() -> None:
-    script = [Reply(status=429, headers={"Retry-After": "0.2"}), "fine"]
+    script: list[Reply | str] = [Reply(status=429, headers={"Retry-After": "0.2"}), "fine"]
     with ReplayServer(script) as server:
         c, slept = client()
         out = ask(c, endpoint(server.url))

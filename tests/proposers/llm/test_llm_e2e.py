@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,10 +60,14 @@ def rows(text: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def replay() -> ReplayServer:
-    script = [Reply(raw="<html>502 bad gateway</html>"), OUTSIDE, "Try a bigger A."]
+def replay() -> Iterator[ReplayServer]:
+    script: list[Reply | str] = [
+        Reply(raw="<html>502 bad gateway</html>"),
+        OUTSIDE,
+        "Try a bigger A.",
+    ]
     with ReplayServer(script, default=improve, api_key=KEY) as server:
-        yield server  # type: ignore[misc]
+        yield server
 
 
 def test_an_llm_run_improves_the_score_and_accounts_for_every_answer(

@@ -79,7 +79,7 @@ def answer(kind: str, request: RecordedRequest, name: str, value: float) -> Repl
         return f"Move {name}.\n{edit}"
     if kind == "crlf":
         return f"Move {name}.\n{edit}".replace("\n", "\r\n")
-    return {
+    replies: dict[str, Reply | str] = {
         "not_json": Reply(raw="<html>502 bad gateway</html>"),
         "no_choices": Reply(raw='{"id": "x", "object": "chat.completion", "usage": {"prompt_tokens": 9, "completion_tokens": 1}}'),
         "error_object": Reply(error="the model is overloaded"),
@@ -92,7 +92,8 @@ def answer(kind: str, request: RecordedRequest, name: str, value: float) -> Repl
         "no_change": f"<<<<<<< SEARCH\n{old}\n=======\n{old}\n>>>>>>> REPLACE\n",
         "duplicate": "```python\nA = 1.0  # evolve: float[-5.0, 5.0]\nB = 1.0  # evolve: float[-5.0, 5.0]\nC = 1.0  # evolve: float[-5.0, 5.0]\n```\n",
         "empty": "",
-    }[kind]  # fmt: skip
+    }  # fmt: skip
+    return replies[kind]
 
 
 def rows(text: str) -> dict[str, str]:

@@ -39,7 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-from evoforge.config import AutoMLSection, Config, ConfigError, seed_files
+from evoforge.config import AutoMLSection, ConfigError, ProgramSection, TaskSection
 from evoforge.domains.automl.config import SearchConfig
 from evoforge.domains.automl.evaluator import Counts
 from evoforge.domains.automl.experiment import (
@@ -284,16 +284,22 @@ class AlgorithmSearch(Proposer):
 
 
 def build_algorithm_search(
-    section: AutoMLSection, config: Config, experiment: Path
+    section: AutoMLSection,
+    experiment: Path,
+    *,
+    program: ProgramSection,
+    task: TaskSection,
+    seed: int,
 ) -> AlgorithmSearch:
-    """The proposer of ``[proposer.automl]``; checks the program and an
+    """The proposer of ``[proposer.automl]`` in ``experiment`` with its ``[program]``
+    and ``[task]`` sections and the run's seed; checks the program and an
     :class:`AlgorithmTask` task match its preset."""
-    if section.file not in config.program.files:
+    if section.file not in program.files:
         raise ConfigError(
             f"[proposer.automl] file = {section.file!r} is not one of [program] files"
         )
     expected = {section.file: seed_module(section.preset)}
-    actual = {section.file: seed_files(experiment, config)[section.file]}
+    actual = {section.file: (experiment / section.file).read_text(encoding="utf-8")}
     problems = frame_violations(expected, actual)
     if problems:
         raise ConfigError(
@@ -301,10 +307,10 @@ def build_algorithm_search(
             f"(write a fresh one with `python -m evoforge.domains.automl.experiment "
             f"{section.preset} > {section.file}`): {problems[0]}"
         )
-    task = load_task(experiment, config.task.module, config.task.object)
-    if isinstance(task, AlgorithmTask) and task.preset != section.preset:
+    scorer = load_task(experiment, task.module, task.object)
+    if isinstance(scorer, AlgorithmTask) and scorer.preset != section.preset:
         raise ConfigError(
-            f"{experiment / config.task.module} scores the {task.preset!r} preset but "
+            f"{experiment / task.module} scores the {scorer.preset!r} preset but "
             f"[proposer.automl] preset = {section.preset!r}: make them the same"
         )
     overrides: dict[str, object] = {"islands": section.islands}
@@ -314,5 +320,5 @@ def build_algorithm_search(
         overrides["max_candidates"] = section.max_algorithms
     if section.target is not None:
         overrides["target_fitness"] = section.target
-    search = preset_config(section.preset, config.experiment.seed, **overrides)
+    search = preset_config(section.preset, seed, **overrides)
     return AlgorithmSearch(search, file=section.file)

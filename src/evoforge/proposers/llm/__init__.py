@@ -9,7 +9,8 @@ server's response means: :mod:`.responses`), the prompt and its templates
 
 from evoforge.proposers.llm.bandit import ModelBandit
 from evoforge.proposers.llm.client import Attempt, ChatClient, Completion, Endpoint, LLMError
-from evoforge.proposers.llm.edits import EditRejected, apply_answer
+from evoforge.proposers.llm.edit_base import EditRejected
+from evoforge.proposers.llm.edits import apply_answer
 from evoforge.proposers.llm.prompt import TemplateError, Templates, build_messages, load_templates
 from evoforge.proposers.llm.proposer import LLMProposer, build_llm_proposer
 from evoforge.proposers.llm.usage import Ledger

@@ -50,7 +50,8 @@ from evoforge.proposers._base import (
 )
 from evoforge.proposers.llm.bandit import ModelBandit
 from evoforge.proposers.llm.client import Attempt, ChatClient, Completion, Endpoint, LLMError
-from evoforge.proposers.llm.edits import EditRejected, apply_answer
+from evoforge.proposers.llm.edit_base import EditRejected
+from evoforge.proposers.llm.edits import apply_answer
 from evoforge.proposers.llm.prompt import (
     TemplateError,
     Templates,
@@ -80,16 +81,11 @@ class LLMProposer(Proposer):
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        defer: bool = False,
     ) -> None:
         self.config = config
-        self.defer = defer
-        """Raise ProposerBusy instead of sleeping while every model cools down (the loop
-        then keeps recording results and acting on stops during an outage)."""
         self.templates = templates
         self.fallback = fallback
         self.clock = clock
-        self.sleep = sleep
         self.client = ChatClient(
             timeout_s=config.timeout_seconds,
             retries=config.retries,
@@ -188,14 +184,11 @@ class LLMProposer(Proposer):
             since = self._outage_since if self._outage_since is not None else now
             if now - since >= limit:
                 return None
-            # Every model is cooling down but the outage is young: wait for the first
-            # to come back rather than leave the LLM at once.
+            # Every model is cooling down but the outage is young: the loop waits for
+            # the first to come back (rather than leave the LLM at once), recording
+            # results and acting on stops meanwhile.
             wait = max(0.0, min(min(self._down_until.values()), since + limit) - now)
-            if self.defer:
-                raise ProposerBusy(
-                    f"every model is set aside: {self._last_error}", retry_after=wait
-                )
-            self.sleep(wait)
+            raise ProposerBusy(f"every model is set aside: {self._last_error}", retry_after=wait)
         return None
 
     def _record(self, attempt: Attempt) -> bool:
@@ -339,7 +332,7 @@ def build_llm_proposer(
             f"proposer.llm.models: environment variable(s) {', '.join(unset)} not set "
             "(api_key_env names the variable that holds the key)"
         )
-    return LLMProposer(config, templates=templates, fallback=fallback, env=env, defer=True)
+    return LLMProposer(config, templates=templates, fallback=fallback, env=env)
 
 
 def _endpoint(m: LLMModelSection) -> Endpoint:

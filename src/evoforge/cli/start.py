@@ -1,0 +1,233 @@
+"""The commands that start or continue work: ``init``, ``run``, ``meta``, ``dashboard``,
+``report`` and ``resume``."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from evoforge.cli.app import UsageError, app, open_archive
+from evoforge.display import make_display
+from evoforge.governance.rundir import RunDir, find_run
+from evoforge.summary import format_rows, run_summary
+from evoforge.textsafe import printable
+from evoforge.wiring import load_experiment
+
+FromOpenEvolve = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-openevolve",
+        help="An OpenEvolve folder (initial_program.py, evaluator.py, config.yaml) to convert.",
+    ),
+]
+AllowUnknownKeys = Annotated[
+    bool,
+    typer.Option(help="With --from-openevolve: list config.yaml keys OpenEvolve lacks, go on."),
+]
+UseLLM = Annotated[
+    bool, typer.Option(help="With --from-openevolve: map config.yaml's llm section (if any).")
+]
+
+
+def _from_openevolve(source: Path, dest: Path | None, *, allow_unknown: bool, llm: bool) -> Path:
+    from evoforge.compat import import_openevolve
+
+    imported = import_openevolve(source, dest, allow_unknown=allow_unknown, use_llm=llm)
+    print(imported.report())
+    return imported.experiment
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder to create the experiment in.")],
+    template: Annotated[str, typer.Option(help="Template to start from.")] = "minimal",
+    from_openevolve: FromOpenEvolve = None,
+    allow_unknown_keys: AllowUnknownKeys = False,
+    llm: UseLLM = True,
+) -> None:
+    """Scaffold a new experiment folder from a template (or convert an OpenEvolve folder)."""
+    if from_openevolve is not None:
+        dest = _from_openevolve(from_openevolve, folder, allow_unknown=allow_unknown_keys, llm=llm)
+        print(f"created {dest} from {from_openevolve}; run it with: evoforge run {dest}")
+        return
+    source = resources.files("evoforge") / "templates" / template
+    if not source.is_dir():
+        names = sorted(
+            p.name for p in (resources.files("evoforge") / "templates").iterdir() if p.is_dir()
+        )
+        raise UsageError(f"no template {template!r} (have: {', '.join(names)})")
+    if folder.exists() and any(folder.iterdir()):
+        raise UsageError(f"{folder} exists and is not empty")
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        if item.is_file() and not item.name.endswith(".pyc"):
+            (folder / item.name).write_bytes(item.read_bytes())
+    load_experiment(folder)
+    print(f"created {folder} from template {template!r}; run it with: evoforge run {folder}")
+
+
+@app.command()
+def run(
+    experiment: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Experiment folder (holds evoforge.toml); with --from-openevolve, where to "
+            "write it (default: DIR/evoforge-experiment).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_weak_sandbox: Annotated[
+        bool, typer.Option(help="Run even with neither namespaces nor Landlock (recorded).")
+    ] = False,
+    dashboard: Annotated[
+        bool, typer.Option(help="Serve the web dashboard of the experiment while it runs.")
+    ] = False,
+    from_openevolve: FromOpenEvolve = None,
+    allow_unknown_keys: AllowUnknownKeys = False,
+    llm: UseLLM = True,
+) -> None:
+    """Start a new run of an experiment and show its progress."""
+    from evoforge import session
+    from evoforge.dashboard import background_dashboard
+
+    if from_openevolve is not None:
+        experiment = _from_openevolve(
+            from_openevolve, experiment, allow_unknown=allow_unknown_keys, llm=llm
+        )
+    if experiment is None:
+        raise UsageError("name the experiment folder (or --from-openevolve DIR)")
+    config = load_experiment(experiment)
+    with (
+        background_dashboard(experiment, enabled=dashboard),
+        make_display(config.task.objective) as display,
+    ):
+        outcome = session.start(experiment, observer=display, allow_weak=allow_weak_sandbox)
+    _print_end(outcome.run, outcome.reason)
+
+
+@app.command()
+def meta(
+    out: Annotated[Path, typer.Option(help="Folder of the meta-run and its result.")] = Path(
+        "meta-run"
+    ),
+    train: Annotated[str, typer.Option(help="Training split or comma list of tasks.")] = "train",
+    heldout: Annotated[
+        str, typer.Option(help="Held-out split or tasks, used only to accept the result.")
+    ] = "heldout",
+    candidates: Annotated[int, typer.Option(min=1, help="Policies evaluated.")] = 150,
+    inner: Annotated[int, typer.Option(min=1, help="Children per inner search.")] = 48,
+    batch: Annotated[int, typer.Option(min=1, help="Children per policy decision round.")] = 8,
+    seeds: Annotated[int, typer.Option(min=1, help="Inner searches per training task.")] = 4,
+    accept_seeds: Annotated[int, typer.Option(min=1, help="Searches per held-out task.")] = 5,
+    workers: Annotated[int, typer.Option(min=1, help="Policies evaluated at once.")] = 2,
+    start_from: Annotated[
+        Path | None, typer.Option("--from", help="Policy file to start from (default: shipped).")
+    ] = None,
+    allow_weak_sandbox: Annotated[
+        bool, typer.Option(help="Run even with neither namespaces nor Landlock (recorded).")
+    ] = False,
+    sandbox: Annotated[
+        str, typer.Option(help='"auto" (every layer) or "process" (supervisor and rlimits).')
+    ] = "auto",
+) -> None:
+    """Evolve the search policy on training tasks; keep it only if it wins on held-out ones."""
+    from evoforge.meta.metarun import MetaSettings, run_meta
+    from evoforge.meta.metatask import OBJECTIVE
+
+    settings = MetaSettings(
+        train=train, heldout=heldout, candidates=candidates, inner=inner, batch=batch,
+        seeds=seeds, accept_seeds=accept_seeds, workers=workers,
+        allow_weak=allow_weak_sandbox, start_from=start_from, layers=sandbox,
+    )  # fmt: skip
+    if sandbox not in ("auto", "process"):
+        raise UsageError(f'--sandbox must be "auto" or "process", got {sandbox!r}')
+    log = lambda line: print(printable(line), file=sys.stderr)  # noqa: E731
+    try:
+        with make_display(OBJECTIVE) as display:
+            result = run_meta(out, settings, observer=display, log=log)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    rows = [("meta_run", str(result.run)), ("state", result.reason)]
+    rows.append(("best_policy", "-" if result.best_id is None else f"#{result.best_id}"))
+    if result.best_train is not None:
+        rows.append(("train_efficiency", f"{result.best_train:.4f}"))
+    if result.comparison is not None:
+        rows.append(("heldout_efficiency_start", f"{result.comparison.default:.4f}"))
+        rows.append(("heldout_efficiency_evolved", f"{result.comparison.evolved:.4f}"))
+    rows.append(("accepted", "yes" if result.accepted else "no"))
+    rows.append(("policy_file", str(result.policy) if result.policy else "-"))
+    rows.append(("why", result.why))
+    print(format_rows(rows))
+
+
+@app.command()
+def dashboard(
+    run: Annotated[
+        str | None, typer.Argument(help="Run or experiment folder (default: newest run).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8765,
+    token: Annotated[
+        str,
+        typer.Option(help="Access token (default: a fresh random one).", envvar="EVOFORGE_TOKEN"),
+    ] = "",
+) -> None:
+    """Serve the web dashboard of an experiment's runs; prints the URL with its access token."""
+    from evoforge.dashboard import serve
+
+    rd = find_run(run)
+    serve(rd, host=host, port=port, token=token or None)
+
+
+@app.command()
+def report(
+    run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: RUN/report.html).")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML report of a run (plots inline; opens offline)."""
+    from evoforge.dashboard.report import write_report
+
+    rd = find_run(run)
+    path = write_report(rd, out or rd.path / "report.html")
+    print(f"report: {path}")
+
+
+@app.command()
+def resume(
+    run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
+    allow_weak_sandbox: Annotated[bool, typer.Option(help="As for run.")] = False,
+) -> None:
+    """Continue a stopped or crashed run where it left off."""
+    from evoforge import session
+
+    rd = find_run(run)
+    with open_archive(rd) as archive:
+        objective = archive.get_meta("config", {}).get("task", {}).get("objective", "")
+    with make_display(objective) as display:
+        outcome = session.resume(rd, observer=display, allow_weak=allow_weak_sandbox)
+    _print_end(outcome.run, outcome.reason)
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def _print_end(rd: RunDir, reason: str) -> None:
+    """The closing summary; a run the driver halted (the task's files changed while it
+    ran) ends with an error line and exit code 2, not as if all went well."""
+    with open_archive(rd) as archive:
+        rows = run_summary(archive, run_path=str(rd.path))
+    width = shutil.get_terminal_size((80, 20)).columns
+    print("-" * min(width, 60))
+    print(format_rows(rows))
+    if reason.startswith("stopped: "):
+        print(f"error: the run was {printable(reason)}", file=sys.stderr)
+        sys.exit(2)
+    if rows and dict(rows).get("state") == "stopped":
+        print(f"resume_with: evoforge resume {rd.path}")

@@ -1,0 +1,70 @@
+"""Experiment configuration: the sections of ``evoforge.toml`` and how it is loaded.
+
+- ``sections``: the run's sections, each holding its keys' only defaults;
+- ``proposer``: ``[proposer]`` and its tables;
+- ``load``: the whole model, and reading it with errors that name file and key.
+"""
+
+from evoforge.config._base import CONFIG_NAME, ConfigError, Direction
+from evoforge.config.load import (
+    REMOVED,
+    Config,
+    FileCheck,
+    load_config,
+    parse_config,
+    parse_snapshot,
+    seed_files,
+)
+from evoforge.config.proposer import (
+    AutoMLSection,
+    LLMModelSection,
+    LLMSection,
+    MixMember,
+    OptunaSection,
+    ProposerSection,
+)
+from evoforge.config.sections import (
+    BudgetSection,
+    ConstraintsSection,
+    DetectorsSection,
+    ExperimentSection,
+    LimitsSection,
+    ProgramSection,
+    PromotionSection,
+    RaySection,
+    RunSection,
+    SandboxSection,
+    SelectionSection,
+    TaskSection,
+)
+
+__all__ = [
+    "CONFIG_NAME",
+    "REMOVED",
+    "AutoMLSection",
+    "BudgetSection",
+    "Config",
+    "ConfigError",
+    "ConstraintsSection",
+    "DetectorsSection",
+    "Direction",
+    "ExperimentSection",
+    "FileCheck",
+    "LLMModelSection",
+    "LLMSection",
+    "LimitsSection",
+    "MixMember",
+    "OptunaSection",
+    "ProgramSection",
+    "PromotionSection",
+    "ProposerSection",
+    "RaySection",
+    "RunSection",
+    "SandboxSection",
+    "SelectionSection",
+    "TaskSection",
+    "load_config",
+    "parse_config",
+    "parse_snapshot",
+    "seed_files",
+]

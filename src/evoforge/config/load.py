@@ -1,0 +1,161 @@
+"""Experiment configuration: ``evoforge.toml`` as one model, and loading with clear errors.
+
+Every limit the harness enforces lives in the driver's config, never in a file a
+candidate or proposer can edit. Loading checks everything a run needs before
+anything runs: unknown keys, wrong types, missing files, unbalanced evolve
+markers, and (with the checks the caller adds) malformed parameter annotations.
+Errors name the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import (
+    ValidationError,
+)
+
+from evoforge.config._base import CONFIG_NAME, ConfigError, Direction, _Section
+from evoforge.config.proposer import ProposerSection
+from evoforge.config.sections import (
+    BudgetSection,
+    ConstraintsSection,
+    DetectorsSection,
+    ExperimentSection,
+    LimitsSection,
+    ProgramSection,
+    PromotionSection,
+    RaySection,
+    RunSection,
+    SandboxSection,
+    SelectionSection,
+    TaskSection,
+)
+
+
+class Config(_Section):
+    experiment: ExperimentSection = ExperimentSection()
+    program: ProgramSection
+    task: TaskSection
+    limits: LimitsSection = LimitsSection()
+    budget: BudgetSection = BudgetSection()
+    run: RunSection = RunSection()
+    ray: RaySection = RaySection()
+    proposer: ProposerSection = ProposerSection()
+    selection: SelectionSection = SelectionSection()
+    sandbox: SandboxSection = SandboxSection()
+    promotion: PromotionSection = PromotionSection()
+    detectors: DetectorsSection = DetectorsSection()
+    constraints: ConstraintsSection = ConstraintsSection()
+
+    @property
+    def maximize(self) -> bool:
+        return self.task.direction == Direction.MAXIMIZE
+
+
+REMOVED: dict[tuple[str, ...], str] = {
+    ("selection", "kind"): "the aging tournament is the only selector ([selection] policy "
+    "replaces it with a policy file)",
+}
+"""Keys a former version had, with what took their place."""
+
+
+def parse_config(data: dict[str, Any], *, source: str = CONFIG_NAME) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc)) from None
+
+
+def parse_snapshot(data: dict[str, Any], *, source: str) -> Config:
+    """A run's stored config: as :func:`parse_config`, less the removed keys an older
+    version wrote (they did nothing then either)."""
+    kept = {
+        name: {k: v for k, v in value.items() if (name, k) not in REMOVED}
+        if isinstance(value, dict)
+        else value
+        for name, value in data.items()
+    }
+    return parse_config(kept, source=source)
+
+
+def _format_errors(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        kind = err["type"]
+        removed = REMOVED.get(tuple(str(p) for p in err["loc"]))
+        if kind == "extra_forbidden" and removed:
+            msg = f"removed: {removed}"
+        elif kind == "extra_forbidden":
+            msg = "unknown key (check its spelling and section)"
+        elif kind == "missing":
+            msg = "required key is missing"
+        else:
+            msg = err["msg"]
+            secretish = any("key" in str(part).lower() for part in err["loc"])
+            if "input" in err and kind not in ("model_type",) and not secretish:
+                msg += f" (got {err['input']!r})"
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+FileCheck = Callable[[dict[str, str]], Iterable[str]]
+"""A check of the program files: the problems it finds, one line each."""
+
+
+def load_config(experiment: Path, *, file_checks: Sequence[FileCheck] = ()) -> Config:
+    """Load and check ``experiment/evoforge.toml`` and its files, or raise ConfigError.
+    ``file_checks`` are more checks of the program files, from the parts above config
+    (the proposers' parameter annotations: see ``wiring.load_experiment``)."""
+    from evoforge.program import EvolveBlockError, program_blocks, syntax_errors
+
+    experiment = Path(experiment)
+    path = experiment / CONFIG_NAME
+    if not experiment.is_dir():
+        raise ConfigError(f"{experiment}: not an experiment folder (no such directory)")
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing (an experiment folder needs an {CONFIG_NAME})")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    config = parse_config(data, source=str(path))
+
+    problems: list[str] = []
+    files: dict[str, str] = {}
+    for rel in config.program.files:
+        f = experiment / rel
+        if not f.is_file():
+            problems.append(f"  program.files: {rel!r} does not exist in {experiment}")
+        else:
+            files[rel] = f.read_text(encoding="utf-8")
+    task_file = experiment / config.task.module
+    if not task_file.is_file():
+        problems.append(f"  task.module: {config.task.module!r} does not exist in {experiment}")
+    if config.task.module in config.program.files:
+        problems.append(
+            f"  task.module: {config.task.module!r} is also a program file; the task must be trusted code"
+        )
+    if files:
+        try:
+            blocks = program_blocks(files)
+            if not blocks:
+                problems.append(
+                    "  program.files: no '# EVOLVE-BLOCK-START' ... '# EVOLVE-BLOCK-END' block: nothing may change"
+                )
+        except EvolveBlockError as exc:
+            problems.append(f"  program.files: {exc}")
+        problems.extend(f"  program.files: {e}" for e in syntax_errors(files))
+        for check in file_checks:
+            problems.extend(f"  program.files: {e}" for e in check(files))
+    if problems:
+        raise ConfigError(f"{path}: the experiment cannot run\n" + "\n".join(problems))
+    return config
+
+
+def seed_files(experiment: Path, config: Config) -> dict[str, str]:
+    return {rel: (experiment / rel).read_text(encoding="utf-8") for rel in config.program.files}

@@ -1,0 +1,109 @@
+"""The tests mirror the package: every module with logic has its own test file.
+
+The test file of ``src/evoforge/<folder>/<module>.py`` is
+``tests/<folder>/test_<module>.py``, or ``tests/<folder>/test_<package>_<module>.py``
+where ``<package>`` is the module's own folder name (test files need unique names:
+the test folders are not packages). A leading underscore is dropped
+(``gates/_base.py`` -> ``tests/gates/test_gates_base.py``). A module holds logic when
+one of its functions does more than declare (a docstring, ``...``, ``pass``).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "evoforge"
+TESTS = ROOT / "tests"
+
+COVERED_ELSEWHERE = {
+    # module: (its tests, why they are not in the mirrored file)
+    "archive/_base.py": (
+        "tests/archive/test_archive_conformance.py",
+        "the archive interface: the conformance suite runs it against every backend",
+    ),
+    "archive/memory.py": (
+        "tests/archive/test_archive_conformance.py",
+        "a backend the conformance suite runs every interface test against",
+    ),
+    "policy/shipped/default.py": (
+        "tests/policy/test_policy.py",
+        "a shipped policy is data for policy/inprocess.py; its frame is checked there",
+    ),
+    "policy/shipped/evolved.py": (
+        "tests/policy/test_policy.py",
+        "a shipped policy is data for policy/inprocess.py; its frame is checked there",
+    ),
+    "templates/minimal/program.py": (
+        "tests/cli/test_cli_start.py",
+        "a template `evoforge init` copies; the CLI tests run it",
+    ),
+    "templates/minimal/task.py": (
+        "tests/cli/test_cli_start.py",
+        "a template `evoforge init` copies; the CLI tests run it",
+    ),
+}
+
+
+def _declares_only(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    body = list(fn.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    return all(
+        isinstance(stmt, ast.Pass)
+        or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))
+        for stmt in body
+    )
+
+
+def has_logic(path: Path) -> bool:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not _declares_only(node)
+        for node in ast.walk(tree)
+    )
+
+
+def mirrored(module: Path) -> list[Path]:
+    """Where the test file of ``module`` (a path under the package) may be."""
+    rel = module.relative_to(PACKAGE)
+    stem = module.stem.lstrip("_")
+    folder = TESTS / rel.parent
+    names = [f"test_{stem}.py"]
+    if rel.parent.parts:
+        names.append(f"test_{rel.parent.name}_{stem}.py")
+    return [folder / name for name in names]
+
+
+def modules_with_logic() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" and has_logic(p))
+
+
+def test_every_module_with_logic_has_its_test_file() -> None:
+    missing = []
+    for module in modules_with_logic():
+        rel = module.relative_to(PACKAGE).as_posix()
+        if rel in COVERED_ELSEWHERE:
+            continue
+        if not any(p.exists() for p in mirrored(module)):
+            missing.append(f"{rel} -> {mirrored(module)[-1].relative_to(ROOT)}")
+    assert not missing, "modules without their test file:\n" + "\n".join(missing)
+
+
+def test_the_exceptions_name_real_modules_and_real_tests() -> None:
+    for module, (tests, why) in COVERED_ELSEWHERE.items():
+        assert (PACKAGE / module).exists(), module
+        assert (ROOT / tests).exists(), tests
+        assert why
+
+
+def test_the_rule_finds_logic_and_skips_declarations(tmp_path: Path) -> None:
+    declared = tmp_path / "declared.py"
+    declared.write_text(
+        'class A:\n    def f(self) -> int:\n        """Doc."""\n        ...\n', encoding="utf-8"
+    )
+    working = tmp_path / "working.py"
+    working.write_text("def f(x):\n    return x + 1\n", encoding="utf-8")
+    assert not has_logic(declared)
+    assert has_logic(working)
