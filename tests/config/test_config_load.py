@@ -142,3 +142,26 @@ def test_a_snapshot_written_before_a_key_was_removed_still_parses() -> None:
     assert parse_snapshot(snapshot, source="snapshot").selection.population == 7
     with pytest.raises(ConfigError, match=r"selection\.kind"):
         parse_config(snapshot)
+
+
+@pytest.mark.parametrize(
+    ("table", "typo", "meant"),
+    [
+        ("[promotoin]\nreruns = 2", "promotoin", "promotion"),
+        ("[promotion]\nrerun = 2", "promotion.rerun", "reruns"),
+        ('[proposer.optuna]\nsampeler = "tpe"', "proposer.optuna.sampeler", "sampler"),
+        (
+            '[proposer.llm]\nmodels = [{ nmae = "m", base_url = "http://127.0.0.1:1/v1" }]',
+            "proposer.llm.models.0.nmae",
+            "name",
+        ),
+    ],
+)
+def test_a_misspelt_key_is_named_with_the_key_it_is_close_to(
+    minimal_experiment: Path, table: str, typo: str, meant: str
+) -> None:
+    path = minimal_experiment / "evoforge.toml"
+    path.write_text(path.read_text() + "\n" + table + "\n")
+    assert f"{typo}: unknown key (check its spelling and section) (did you mean {meant!r}?)" in (
+        error_of(minimal_experiment)
+    )

@@ -9,14 +9,13 @@ Errors name the file, the key and what is wrong.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import (
-    ValidationError,
-)
+from pydantic import BaseModel, ValidationError
 
 from evoforge.config._base import CONFIG_NAME, ConfigError, Direction, _Section
 from evoforge.config.proposer import ProposerSection
@@ -91,7 +90,7 @@ def _format_errors(source: str, exc: ValidationError) -> str:
         if kind == "extra_forbidden" and removed:
             msg = f"removed: {removed}"
         elif kind == "extra_forbidden":
-            msg = "unknown key (check its spelling and section)"
+            msg = "unknown key (check its spelling and section)" + _did_you_mean(err["loc"])
         elif kind == "missing":
             msg = "required key is missing"
         else:
@@ -101,6 +100,22 @@ def _format_errors(source: str, exc: ValidationError) -> str:
                 msg += f" (got {err['input']!r})"
         lines.append(f"  {key}: {msg}")
     return "\n".join(lines)
+
+
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """`` (did you mean 'x'?)`` for an unknown key close to a key of its section."""
+    model: Any = Config
+    for part in loc[:-1]:  # down the sections to the one holding the unknown key
+        if isinstance(part, int):  # an item of a list of tables: its model is the list's
+            continue
+        field = model.model_fields.get(part)
+        inner = getattr(field, "annotation", None) if field else None
+        inner = next((a for a in getattr(inner, "__args__", ()) if a is not type(None)), inner)
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return ""
+        model = inner
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 FileCheck = Callable[[dict[str, str]], Iterable[str]]
