@@ -1,4 +1,5 @@
-"""The tests mirror the package: every module with logic has its own test file.
+"""The package's layout: the tests mirror it (every module with logic has its own test
+file), and no two modules import each other when they load.
 
 The test file of ``src/evoforge/<folder>/<module>.py`` is
 ``tests/<folder>/test_<module>.py``, or ``tests/<folder>/test_<package>_<module>.py``
@@ -107,3 +108,53 @@ def test_the_rule_finds_logic_and_skips_declarations(tmp_path: Path) -> None:
     working.write_text("def f(x):\n    return x + 1\n", encoding="utf-8")
     assert not has_logic(declared)
     assert has_logic(working)
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+def _imports_at_load(path: Path, name: str, modules: set[str]) -> set[str]:
+    """The evoforge modules ``path`` imports when it is loaded (module level, not inside
+    functions: those run later, and may point anywhere)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("evoforge"))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            if base.startswith("evoforge"):  # ``from pkg import mod`` needs mod, not pkg
+                subs = {f"{base}.{a.name}" for a in node.names}
+                found.update(subs & modules or {base})
+    return found
+
+
+def test_no_two_modules_import_each_other_at_load() -> None:
+    paths = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {
+        name: {m for m in _imports_at_load(path, name, set(paths)) if m in paths and m != name}
+        for name, path in paths.items()
+    }
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    cycles: list[str] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join([*trail[trail.index(dep) :], dep]))
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
