@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+from evoforge.config import Config, parse_config
 from evoforge.tasks import Task
 
 
@@ -48,3 +50,15 @@ class DataTask(Task):
 
     def hidden_paths(self) -> list[Path]:
         return self._hidden
+
+
+MINIMAL_CONFIG: dict[str, Any] = {
+    "program": {"files": ["p.py"], "command": ["{python}", "p.py"]},
+    "task": {"objective": "score"},
+}
+
+
+def config_of(**sections: Any) -> Config:
+    """A checked config of a one-file program scored by ``score``, with these sections."""
+    task = {**MINIMAL_CONFIG["task"], **sections.pop("task", {})}
+    return parse_config({**MINIMAL_CONFIG, "task": task, **sections})

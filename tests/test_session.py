@@ -4,27 +4,15 @@ ends with an error."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from evoforge import session
 from evoforge.archive import MemoryArchive
-from evoforge.config import Config, parse_config
 from evoforge.loop_state import TaskError
 from evoforge.session import trusted_hashes
 
-from experiment_helpers import DataTask
-
-BASE: dict[str, Any] = {
-    "program": {"files": ["p.py"], "command": ["{python}", "p.py"]},
-    "task": {"objective": "score"},
-}
-
-
-def config(**sections: Any) -> Config:
-    task = {**BASE["task"], **sections.pop("task", {})}
-    return parse_config({**BASE, "task": task, **sections})
+from experiment_helpers import DataTask, config_of
 
 
 def test_the_task_module_its_data_and_the_policy_file_are_trusted(tmp_path: Path) -> None:
@@ -36,19 +24,19 @@ def test_the_task_module_its_data_and_the_policy_file_are_trusted(tmp_path: Path
     outside = tmp_path / "shared.csv"
     outside.write_text("x\n")
     task = DataTask(files=[exp / "data", outside], hidden=[])
-    plain = trusted_hashes(exp, config(), task)
+    plain = trusted_hashes(exp, config_of(), task)
     assert set(plain) == {"task.py", "data/labels.csv", str(outside.resolve())}
-    with_policy = trusted_hashes(exp, config(selection={"policy": "policy.py"}), task)
+    with_policy = trusted_hashes(exp, config_of(selection={"policy": "policy.py"}), task)
     assert set(with_policy) == {*plain, "policy.py"}
     (exp / "data" / "labels.csv").write_text("0,1\n")
-    assert trusted_hashes(exp, config(), task)["data/labels.csv"] != plain["data/labels.csv"]
+    assert trusted_hashes(exp, config_of(), task)["data/labels.csv"] != plain["data/labels.csv"]
 
 
 def test_a_trusted_file_that_is_missing_stops_the_run(tmp_path: Path) -> None:
     (tmp_path / "task.py").write_text("task = None\n")
     task = DataTask(files=[tmp_path / "gone.csv"], hidden=[])
     with pytest.raises(FileNotFoundError, match=r"gone\.csv"):
-        trusted_hashes(tmp_path, config(), task)
+        trusted_hashes(tmp_path, config_of(), task)
 
 
 @pytest.mark.parametrize(

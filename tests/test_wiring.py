@@ -7,13 +7,12 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from evoforge import session
 from evoforge.archive import SQLiteArchive
-from evoforge.config import Config, ConfigError, parse_config
+from evoforge.config import ConfigError
 from evoforge.gates import ConstraintGate, EvolveRegionGate
 from evoforge.gates.constraints import DEFAULT_FORBIDDEN_CALLS, DEFAULT_FORBIDDEN_IMPORTS
 from evoforge.governance.rundir import RunDir
@@ -32,17 +31,7 @@ from evoforge.wiring import (
     sandbox_strength,
 )
 
-from experiment_helpers import DataTask
-
-BASE: dict[str, Any] = {
-    "program": {"files": ["p.py"], "command": ["{python}", "p.py"]},
-    "task": {"objective": "score"},
-}
-
-
-def config(**sections: Any) -> Config:
-    task = {**BASE["task"], **sections.pop("task", {})}
-    return parse_config({**BASE, "task": task, **sections})
+from experiment_helpers import DataTask, config_of
 
 
 def _configure(exp: Path, extra: str) -> None:
@@ -102,9 +91,9 @@ def test_the_layered_sandbox_is_probed_with_the_runs_layers_and_allowance(
 
 
 def test_the_declared_metrics_are_the_held_out_and_gate_names_per_key() -> None:
-    c = config(task={"heldout": ["test", "test2"], "gate": ["gate_acc"]})
+    c = config_of(task={"heldout": ["test", "test2"], "gate": ["gate_acc"]})
     assert declared_metrics(c) == {"[task] heldout": ["test", "test2"], "[task] gate": ["gate_acc"]}
-    assert declared_metrics(config()) == {"[task] heldout": [], "[task] gate": []}
+    assert declared_metrics(config_of()) == {"[task] heldout": [], "[task] gate": []}
 
 
 def test_the_gates_keep_children_inside_their_blocks_and_away_from_the_runs_files(
@@ -112,7 +101,7 @@ def test_the_gates_keep_children_inside_their_blocks_and_away_from_the_runs_file
 ) -> None:
     exp, run = tmp_path / "exp", RunDir(tmp_path / "exp" / "runs" / "r1")
     task = DataTask(files=[exp / "labels.csv"], hidden=[tmp_path / "secret"])
-    c = config(
+    c = config_of(
         constraints={"forbid_imports": ["numpy"], "forbid_calls": ["eval"], "files": ["p.py"],
                      "allow_imports": ["json"], "max_changed_lines": 50},
     )  # fmt: skip
@@ -133,32 +122,32 @@ def test_the_gates_keep_children_inside_their_blocks_and_away_from_the_runs_file
 
 def test_without_constraints_only_the_evolve_block_gate_is_left(tmp_path: Path) -> None:
     task = DataTask(files=[], hidden=[])
-    gates = build_gates(config(constraints={"enabled": False}), tmp_path, RunDir(tmp_path), task)
+    gates = build_gates(config_of(constraints={"enabled": False}), tmp_path, RunDir(tmp_path), task)
     assert [type(g) for g in gates] == [EvolveRegionGate]
 
 
 def test_the_mutator_is_built_with_its_settings_and_adapts_when_asked() -> None:
     settings = {"crossover_rate": 0.3, "multi_rate": 0.1, "sigma": 0.25}
-    plain = build_proposer(config(proposer={"kind": "mutate", **settings}), Path("."))
+    plain = build_proposer(config_of(proposer={"kind": "mutate", **settings}), Path("."))
     assert type(plain) is Mutator
     assert (plain.crossover_rate, plain.multi_rate, plain.sigma) == (0.3, 0.1, 0.25)
-    adaptive = build_proposer(config(proposer={"adapt": True, **settings}), Path("."))
+    adaptive = build_proposer(config_of(proposer={"adapt": True, **settings}), Path("."))
     assert isinstance(adaptive, AdaptiveMutator) and adaptive.policy is None
     assert (adaptive.base.crossover_rate, adaptive.base.sigma) == (0.3, 0.25)
 
 
 def test_config_builds_the_optuna_proposer_and_mixes() -> None:
     built = build_proposer(
-        config(proposer={"kind": "optuna", "optuna": {"sampler": "random", "base": "parent"}}),
+        config_of(proposer={"kind": "optuna", "optuna": {"sampler": "random", "base": "parent"}}),
         Path("."),
     )
     assert isinstance(built, OptunaProposer)
     assert (built.sampler, built.base) == ("random", "parent")
     assert isinstance(
-        build_proposer(config(proposer={"kind": "optuna"}), Path(".")), OptunaProposer
+        build_proposer(config_of(proposer={"kind": "optuna"}), Path(".")), OptunaProposer
     )
     mix = build_proposer(
-        config(
+        config_of(
             proposer={"kind": "mix", "mix": [{"kind": "mutate", "weight": 2}, {"kind": "optuna"}]}
         ),
         Path("."),
@@ -176,7 +165,9 @@ def test_an_llm_proposer_falls_back_on_the_configured_mutator(
     from evoforge.proposers.llm import LLMProposer
 
     monkeypatch.setenv("EVO_KEY", "k")
-    built = build_proposer(config(proposer={"kind": "llm", "sigma": 0.75, "llm": LLM}), Path("."))
+    built = build_proposer(
+        config_of(proposer={"kind": "llm", "sigma": 0.75, "llm": LLM}), Path(".")
+    )
     assert isinstance(built, LLMProposer)
     assert type(built.fallback) is Mutator and built.fallback.sigma == 0.75
 
@@ -186,13 +177,13 @@ def test_an_llm_proposer_whose_key_variable_is_unset_is_a_config_error(
 ) -> None:
     monkeypatch.delenv("EVO_KEY", raising=False)
     with pytest.raises(ConfigError, match="EVO_KEY not set"):
-        build_proposer(config(proposer={"kind": "llm", "llm": LLM}), Path("."))
+        build_proposer(config_of(proposer={"kind": "llm", "llm": LLM}), Path("."))
 
 
 def test_the_run_context_hides_held_out_and_gate_metrics_from_the_search(
     tmp_path: Path,
 ) -> None:
-    c = config(
+    c = config_of(
         task={"heldout": ["test"], "gate": ["gate_acc"], "object": "my_task"},
         limits={"wall_seconds": 5, "threads": 2},
         sandbox={"layers": "process"},

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from evoforge.candidate import Candidate, Files, Status
+from evoforge.config import TaskSection
 from evoforge.gates import (
     ALLOW,
     AllowAll,
@@ -15,8 +16,8 @@ from evoforge.gates import (
     PreRunGate,
     Scored,
     check_all,
-    flag_all,
 )
+from evoforge.gates.detectors import GamingDetectors, MetricChecks
 
 SEED: Files = {"a.py": "X = 1\n"}
 
@@ -60,16 +61,6 @@ def test_a_gate_must_implement_check() -> None:
         Nothing()  # type: ignore[abstract]
 
 
-class Flags(PostRunGate):
-    def __init__(self, *flags: str) -> None:
-        self.flags = flags
-        self.seen: list[Scored] = []
-
-    def check(self, child: Scored) -> tuple[str, ...]:
-        self.seen.append(child)
-        return self.flags
-
-
 def _candidate(cid: int, score: float, *, wall_s: float = 0.0) -> Candidate:
     return Candidate(
         id=cid, code_hash="h", status=Status.SUCCEEDED, metrics={"s": score},
@@ -94,16 +85,8 @@ def test_a_child_scored_in_the_worker_has_no_parent_or_history() -> None:
     assert (scored.parent, tuple(scored.recent_gains), dict(scored.heldout)) == (None, (), {})
 
 
-def test_flag_all_asks_every_gate_and_keeps_their_flags_in_gate_order() -> None:
-    first, quiet, second = Flags("jump", "fast"), Flags(), Flags("heldout_drop")
-    child = Scored({"s": 1.0})
-    assert flag_all([first, quiet, second], child) == ("jump", "fast", "heldout_drop")
-    assert first.seen == quiet.seen == second.seen == [child]
-    assert flag_all([], child) == ()
-
-
-def test_a_post_run_gate_runs_in_the_driver_unless_it_invalidates_scores() -> None:
-    class Bounds(Flags):
-        invalidates = True
-
-    assert Flags.invalidates is False and Bounds("out_of_bounds").invalidates is True
+def test_the_worker_checks_and_the_gaming_detectors_are_post_run_gates() -> None:
+    gates = [MetricChecks({"s": (0.0, 1.0)}), GamingDetectors(TaskSection(objective="s"))]
+    assert all(isinstance(g, PostRunGate) for g in gates)
+    assert gates[0].check(Scored({"s": 2.0})) == ("out_of_bounds:s",)
+    assert gates[1].check(Scored({"s": 2.0})) == ()  # no parent: nothing to compare with

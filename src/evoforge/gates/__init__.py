@@ -8,7 +8,6 @@ from evoforge.gates._base import (
     PreRunGate,
     Scored,
     check_all,
-    flag_all,
 )
 from evoforge.gates.constraints import ConstraintGate, ConstraintPolicy
 from evoforge.gates.region import EvolveRegionGate
@@ -24,5 +23,4 @@ __all__ = [
     "PreRunGate",
     "Scored",
     "check_all",
-    "flag_all",
 ]

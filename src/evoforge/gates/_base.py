@@ -4,12 +4,11 @@ A pre-run gate looks at a child's code before it runs; the driver records a
 rejected child with every reason and never runs it.
 
 A post-run gate looks at a child's scores after it ran and returns flags
-(:class:`~evoforge.candidate.Flag` names); it never changes a score. One whose
-``invalidates`` is true runs in the worker, where the task is loaded, and any flag
-of it means the number is no valid score at all, so the evaluation fails. The
-others run in the driver, which knows the parent and the recent history: their
-flags are recorded with the candidate, and a flagged candidate is never promoted
-without a person.
+(:class:`~evoforge.candidate.Flag` names); it never changes a score. The worker's
+(the task's bounds) fail the evaluation, since a flagged number is no valid score
+at all; the driver's (the gaming detectors, which know the parent and the recent
+history) are recorded with the candidate, and a flagged candidate is never
+promoted without a person.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from evoforge.candidate import Candidate, Files
 
@@ -72,12 +70,5 @@ class Scored:
 
 
 class PostRunGate(abc.ABC):
-    invalidates: ClassVar[bool] = False
-    """True: a flag means the evaluation is no valid score (the worker's checks)."""
-
     @abc.abstractmethod
     def check(self, child: Scored) -> tuple[str, ...]: ...
-
-
-def flag_all(gates: Sequence[PostRunGate], child: Scored) -> tuple[str, ...]:
-    return tuple(flag for gate in gates for flag in gate.check(child))

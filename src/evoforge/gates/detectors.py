@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from evoforge.candidate import Candidate, Flag
 from evoforge.config import DetectorsSection, Direction, TaskSection
@@ -33,7 +32,6 @@ class MetricChecks(PostRunGate):
     """Non-finite metrics, and metrics outside the task's declared ``bounds``."""
 
     bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
-    invalidates: ClassVar[bool] = True
 
     def check(self, child: Scored) -> tuple[str, ...]:
         flags: list[str] = []

@@ -17,15 +17,8 @@ from evoforge.domains.automl.mutate import Mutator
 from evoforge.domains.automl.program import Program, linear_regression_sgd
 from evoforge.domains.automl.tasks import TaskSpec
 
-SMALL = SearchConfig(
-    search_tasks=TaskSpec(n_tasks=3, n_train=30, n_valid=20, seed=4),
-    unseen_tasks=TaskSpec(n_tasks=5, n_train=100, n_valid=20, seed=99),
-    population=50,
-    tournament=5,
-    round_size=250,
-    max_candidates=1500,
-    seed=1,
-)
+from automl_helpers import SMALL
+
 TINY = SearchConfig(
     search_tasks=TaskSpec(n_tasks=2, n_train=20, n_valid=10, seed=4),
     population=6,

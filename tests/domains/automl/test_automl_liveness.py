@@ -10,7 +10,6 @@ from evoforge.domains.automl.ops import Op
 from evoforge.domains.automl.program import (
     Component,
     Instruction,
-    Memory,
     Program,
     SearchSpace,
     linear_regression_sgd,
@@ -18,33 +17,11 @@ from evoforge.domains.automl.program import (
 )
 from evoforge.domains.automl.tasks import TaskSpec, make_tasks
 
-MEMORY = Memory(scalars=5, vectors=4, matrices=2)
-
-
-def _with_dead_code() -> Program:
-    return Program.build(
-        setup=[
-            Instruction(Op.SCALAR_CONST_SET, out=4, c0=3.0),  # dead: s4 never read
-            Instruction(Op.VECTOR_GAUSSIAN_SET, out=1, c0=0.0, c1=0.1),  # live: initial weights
-            Instruction(Op.SCALAR_CONST_SET, out=2, c0=0.15),
-        ],
-        predict=[
-            Instruction(Op.MATRIX_TRANSPOSE, 0, 0, 1),  # dead: m1 never read
-            Instruction(Op.VECTOR_INNER_PRODUCT, 0, 1, 1),
-        ],
-        learn=[
-            Instruction(Op.SCALAR_DIFF, 0, 1, 3),
-            Instruction(Op.SCALAR_PRODUCT, 3, 2, 3),
-            Instruction(Op.SCALAR_UNIFORM_SET, out=4, c0=0.0, c1=1.0),  # dead, but draws
-            Instruction(Op.SCALAR_VECTOR_PRODUCT, 3, 0, 2),
-            Instruction(Op.VECTOR_SUM, 1, 2, 1),
-            Instruction(Op.VECTOR_SUM, 3, 3, 3),  # dead
-        ],
-    )
+from automl_helpers import MEMORY, with_dead_code
 
 
 def test_liveness_finds_dead_instructions() -> None:
-    setup, predict, learn = live_masks(_with_dead_code())
+    setup, predict, learn = live_masks(with_dead_code())
     assert setup == [False, True, True]
     assert predict == [False, True]
     # The dead uniform draw is kept: a live random op needs the stream unchanged.
@@ -79,7 +56,7 @@ def test_pruning_never_changes_what_is_computed() -> None:
 
 
 def test_pruning_drops_exactly_the_dead_instructions_in_order() -> None:
-    program = _with_dead_code()
+    program = with_dead_code()
     pruned = prune(program)
     assert pruned.sizes == (2, 1, 5)
     assert pruned.instructions(0) == program.instructions(0)[1:]

@@ -9,39 +9,14 @@ from pathlib import Path
 import pytest
 
 from evoforge.domains.automl.interpreter import Interpreter
-from evoforge.domains.automl.ops import Op
 from evoforge.domains.automl.program import (
-    Instruction,
     Memory,
-    Program,
     linear_regression_sgd,
 )
 from evoforge.domains.automl.render import render_module
 from evoforge.domains.automl.tasks import TaskSpec, TaskSuite, make_tasks
 
-MEMORY = Memory(scalars=5, vectors=4, matrices=2)
-
-
-def _with_dead_code() -> Program:
-    return Program.build(
-        setup=[
-            Instruction(Op.SCALAR_CONST_SET, out=4, c0=3.0),  # dead: s4 never read
-            Instruction(Op.VECTOR_GAUSSIAN_SET, out=1, c0=0.0, c1=0.1),  # live: initial weights
-            Instruction(Op.SCALAR_CONST_SET, out=2, c0=0.15),
-        ],
-        predict=[
-            Instruction(Op.MATRIX_TRANSPOSE, 0, 0, 1),  # dead: m1 never read
-            Instruction(Op.VECTOR_INNER_PRODUCT, 0, 1, 1),
-        ],
-        learn=[
-            Instruction(Op.SCALAR_DIFF, 0, 1, 3),
-            Instruction(Op.SCALAR_PRODUCT, 3, 2, 3),
-            Instruction(Op.SCALAR_UNIFORM_SET, out=4, c0=0.0, c1=1.0),  # dead, but draws
-            Instruction(Op.SCALAR_VECTOR_PRODUCT, 3, 0, 2),
-            Instruction(Op.VECTOR_SUM, 1, 2, 1),
-            Instruction(Op.VECTOR_SUM, 3, 3, 3),  # dead
-        ],
-    )
+from automl_helpers import MEMORY, with_dead_code
 
 
 def _run_module(source: str, suite: TaskSuite, tmp_path: Path) -> float:
@@ -58,7 +33,7 @@ def _run_module(source: str, suite: TaskSuite, tmp_path: Path) -> float:
 
 def test_module_is_readable_and_pruned() -> None:
     source = render_module(
-        _with_dead_code(), memory=MEMORY, n_features=4, notes={"fitness_search": 0.5}
+        with_dead_code(), memory=MEMORY, n_features=4, notes={"fitness_search": 0.5}
     )
     assert "fitness_search: 0.5" in source
     assert "def setup(s, v, m, rng):" in source and "def learn(s, v, m, rng):" in source
@@ -69,7 +44,7 @@ def test_module_is_readable_and_pruned() -> None:
 
 def test_module_reproduces_the_score_standalone(tmp_path: Path) -> None:
     suite = make_tasks(TaskSpec(n_tasks=3, seed=21))
-    program = _with_dead_code()
+    program = with_dead_code()
     recorded = Interpreter(suite, MEMORY).fitness(program)
     source = render_module(program, memory=MEMORY, n_features=4)
     assert _run_module(source, suite, tmp_path) == pytest.approx(recorded, abs=1e-9)

@@ -6,21 +6,12 @@ from dataclasses import replace
 
 import pytest
 
-from evoforge.domains.automl.config import SearchConfig
 from evoforge.domains.automl.hurdles import HurdleConfig
 from evoforge.domains.automl.island import Improvement
 from evoforge.domains.automl.search import Progress, evaluate, run_search
 from evoforge.domains.automl.tasks import TaskSpec
 
-SMALL = SearchConfig(
-    search_tasks=TaskSpec(n_tasks=3, n_train=30, n_valid=20, seed=4),
-    unseen_tasks=TaskSpec(n_tasks=5, n_train=100, n_valid=20, seed=99),
-    population=50,
-    tournament=5,
-    round_size=250,
-    max_candidates=1500,
-    seed=1,
-)
+from automl_helpers import SMALL
 
 
 def test_budget_counts_and_determinism() -> None:
