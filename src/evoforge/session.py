@@ -21,6 +21,7 @@ from types import FrameType
 from evoforge.archive import Archive, SQLiteArchive
 from evoforge.candidate import dumps
 from evoforge.config import (
+    CONFIG_NAME,
     Config,
     ConfigError,
     parse_snapshot,
@@ -71,6 +72,11 @@ def start(
     """Start a new run; ``proposer`` replaces the one the config names (programmatic use)."""
     experiment = experiment.resolve()
     config = load_experiment(experiment)
+    if config.stream is not None:
+        raise ConfigError(
+            f"{experiment}: a stream experiment ([stream] in its {CONFIG_NAME}) is improved "
+            f"batch by batch: evoforge watch {experiment}"
+        )
     run = create_run(experiment, config.experiment.name)
     archive = SQLiteArchive(run.archive)
     archive.set_meta("experiment", str(experiment))

@@ -18,6 +18,7 @@ import typer
 
 from evoforge.candidate_view import approval_rows, print_candidate
 from evoforge.cli.app import UsageError, app, open_archive
+from evoforge.cli.stream import stream_audit_verify, stream_decide, stream_of, stream_status
 from evoforge.governance.rundir import RunDir, find_run
 from evoforge.program import unified_diff
 from evoforge.summary import format_rows, run_state, run_summary
@@ -32,7 +33,11 @@ RunArgs = Annotated[
 def status(
     run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
 ) -> None:
-    """Summary of a run as `key: value` lines (live while it runs)."""
+    """Summary of a run, or of a stream, as `key: value` lines (live while it runs)."""
+    stream = stream_of(run)
+    if stream is not None:
+        stream_status(stream)
+        return
     rd = find_run(run)
     with open_archive(rd) as archive:
         pid = rd.driver_pid()
@@ -148,11 +153,17 @@ app.add_typer(audit_app, name="audit")
 def audit_verify(
     run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
 ) -> None:
-    """Check the audit log's hash chain: reports edited, deleted and reordered lines."""
+    """Check the audit log's hash chain: reports edited, deleted and reordered lines (of a
+    stream: its log, every event in it, and every round's log)."""
     from evoforge.governance.audit import AuditLog
     from evoforge.governance.audit_verify import format_report
     from evoforge.governance.run_audit import Audit
 
+    stream = stream_of(run)
+    if stream is not None:
+        if not stream_audit_verify(stream):
+            raise typer.Exit(1)
+        return
     rd = find_run(run)
     with open_archive(rd) as archive:
         report = Audit(AuditLog(rd.audit), archive).verify()
@@ -168,7 +179,8 @@ def audit_show(
     """Print the audit log, one event per line."""
     from evoforge.governance.audit import AuditLog
 
-    rd = find_run(run)
+    stream = stream_of(run)
+    rd = RunDir(stream) if stream is not None else find_run(run)
     for e in AuditLog(rd.audit).entries():
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.at))
         data = " ".join(f"{k}={v}" for k, v in e.data.items())  # failures of re-runs, reasons
@@ -180,10 +192,14 @@ def _decide(
 ) -> None:
     from evoforge.governance.control import ControlError, decide
 
-    rd, ids = _split_run_args(args, want=(0, 0) if best else (1, 1))
     who = who or os.environ.get("USER") or getpass.getuser()
     if not reason:
         raise UsageError(f"{action} needs --reason (it is recorded in the audit trail)")
+    stream = stream_of(args[0]) if args else None
+    if stream is not None:
+        stream_decide(action, stream, list(args or [])[1:], reason=reason, who=who)
+        return
+    rd, ids = _split_run_args(args, want=(0, 0) if best else (1, 1))
     try:
         message = decide(rd, action, ids[0] if ids else 0, who=who, reason=reason, best=best)
         print(printable(message))

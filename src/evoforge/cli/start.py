@@ -177,11 +177,14 @@ def dashboard(
         typer.Option(help="Access token (default: a fresh random one).", envvar="EVOFORGE_TOKEN"),
     ] = "",
 ) -> None:
-    """Serve the web dashboard of an experiment's runs; prints the URL with its access token."""
+    """Serve the web dashboard of an experiment's runs (or of its stream); prints the URL
+    with its access token."""
+    from evoforge.cli.stream import stream_of
     from evoforge.dashboard import serve
 
-    rd = find_run(run)
-    serve(rd, host=host, port=port, token=token or None)
+    stream = stream_of(run)
+    target = stream if stream is not None else find_run(run)
+    serve(target, host=host, port=port, token=token or None)
 
 
 @app.command()
@@ -191,9 +194,16 @@ def report(
         Path | None, typer.Option("--out", "-o", help="HTML file (default: RUN/report.html).")
     ] = None,
 ) -> None:
-    """Write one self-contained HTML report of a run (plots inline; opens offline)."""
+    """Write one self-contained HTML report of a run or a stream (plots inline; opens offline)."""
+    from evoforge.cli.stream import stream_of
     from evoforge.dashboard.report import write_report
 
+    stream = stream_of(run)
+    if stream is not None:
+        from evoforge.dashboard.stream_report import write_stream_report
+
+        print(f"report: {write_stream_report(stream, out)}")
+        return
     rd = find_run(run)
     path = write_report(rd, out or rd.path / "report.html")
     print(f"report: {path}")

@@ -2,6 +2,7 @@
 
 - ``sections``: the run's sections, each holding its keys' only defaults;
 - ``proposer``: ``[proposer]`` and its tables;
+- ``stream``: ``[stream]`` of a stream experiment (``evoforge watch``);
 - ``load``: the whole model, and reading it with errors that name file and key.
 """
 
@@ -37,6 +38,7 @@ from evoforge.config.sections import (
     SelectionSection,
     TaskSection,
 )
+from evoforge.config.stream import DetectSection, StreamSection
 
 __all__ = [
     "CONFIG_NAME",
@@ -46,6 +48,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ConstraintsSection",
+    "DetectSection",
     "DetectorsSection",
     "Direction",
     "ExperimentSection",
@@ -62,6 +65,7 @@ __all__ = [
     "RunSection",
     "SandboxSection",
     "SelectionSection",
+    "StreamSection",
     "TaskSection",
     "load_config",
     "parse_config",

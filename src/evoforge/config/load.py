@@ -33,6 +33,7 @@ from evoforge.config.sections import (
     SelectionSection,
     TaskSection,
 )
+from evoforge.config.stream import StreamSection, stream_task_section
 
 
 class Config(_Section):
@@ -49,6 +50,8 @@ class Config(_Section):
     promotion: PromotionSection = PromotionSection()
     detectors: DetectorsSection = DetectorsSection()
     constraints: ConstraintsSection = ConstraintsSection()
+    stream: StreamSection | None = None
+    """Set for a stream experiment (``evoforge watch``); its ``[task]`` is then evoforge's."""
 
     @property
     def maximize(self) -> bool:
@@ -62,7 +65,11 @@ REMOVED: dict[tuple[str, ...], str] = {
 """Keys a former version had, with what took their place."""
 
 
-def parse_config(data: dict[str, Any], *, source: str = CONFIG_NAME) -> Config:
+def parse_config(
+    data: dict[str, Any], *, source: str = CONFIG_NAME, snapshot: bool = False
+) -> Config:
+    if not snapshot:
+        data = _with_stream_task(data, source)
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
@@ -78,7 +85,24 @@ def parse_snapshot(data: dict[str, Any], *, source: str) -> Config:
         else value
         for name, value in data.items()
     }
-    return parse_config(kept, source=source)
+    return parse_config(kept, source=source, snapshot=True)
+
+
+def _with_stream_task(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """A stream experiment's ``[task]``: evoforge's window task, from its ``[stream]``."""
+    stream = data.get("stream")
+    if not isinstance(stream, dict):
+        return data
+    if "task" in data:
+        raise ConfigError(
+            f"{source}: a stream experiment has no [task]: evoforge's stream task scores "
+            "the program on the batches ([stream] metric chooses the metric); remove [task]"
+        )
+    try:
+        section = StreamSection.model_validate(stream)
+    except ValidationError:
+        return data  # reported with the rest by the whole model's validation
+    return {**data, "task": stream_task_section(section)}
 
 
 def _format_errors(source: str, exc: ValidationError) -> str:
@@ -149,7 +173,9 @@ def load_config(experiment: Path, *, file_checks: Sequence[FileCheck] = ()) -> C
         else:
             files[rel] = f.read_text(encoding="utf-8")
     task_file = experiment / config.task.module
-    if not task_file.is_file():
+    if config.stream is not None:
+        problems.extend(_stream_problems(experiment, config.stream))
+    elif not task_file.is_file():
         problems.append(f"  task.module: {config.task.module!r} does not exist in {experiment}")
     if config.task.module in config.program.files:
         problems.append(
@@ -170,6 +196,12 @@ def load_config(experiment: Path, *, file_checks: Sequence[FileCheck] = ()) -> C
     if problems:
         raise ConfigError(f"{path}: the experiment cannot run\n" + "\n".join(problems))
     return config
+
+
+def _stream_problems(experiment: Path, stream: StreamSection) -> list[str]:
+    if stream.source == "python" and not (experiment / stream.module).is_file():
+        return [f"  stream.module: {stream.module!r} does not exist in {experiment}"]
+    return []
 
 
 def seed_files(experiment: Path, config: Config) -> dict[str, str]:

@@ -4,11 +4,13 @@ Every function here takes a run folder and returns plain JSON-ready values; none
 writes anything. The candidate list is one SQL query returned as parallel arrays
 (one per column), so a run of 5,000 candidates is a few hundred kilobytes and
 tens of milliseconds; clients ask again with ``since`` to get only what changed.
+A stream's views (``stream``, ``stream_brief``) take its folder instead.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +25,9 @@ from evoforge.governance.audit_verify import verify
 from evoforge.governance.run_audit import Audit
 from evoforge.governance.rundir import ARCHIVE, RunDir
 from evoforge.program import unified_diff
+from evoforge.stream.store import DB as STREAM_DB
+from evoforge.stream.store import StreamStore
+from evoforge.stream.view import live_watcher, stream_rows, stream_series
 from evoforge.summary import elapsed_seconds, hidden_kinds
 from evoforge.summary import run_state as summary_state
 
@@ -64,6 +69,38 @@ def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
                 }
             )
     return out
+
+
+def stream_brief(folder: Path) -> dict[str, Any] | None:
+    """The stream of an experiment (``EXPERIMENT/stream``) for the runs page, or None
+    where it has none: its state, batches, champion and rounds waiting for approval."""
+    if not (folder / STREAM_DB).is_file():
+        return None
+    try:  # the runs page must not fail with it (a stream archive of a newer schema...)
+        store = StreamStore(folder, readonly=True)
+        try:
+            rows = stream_rows(store, live_pid=live_watcher(store))
+        finally:
+            store.close()
+    except sqlite3.Error as exc:
+        return {"path": str(folder), "state": f"unreadable: {exc}", "batches": 0,
+                "champion": "–", "pending_approvals": 0}  # fmt: skip
+    found = dict(rows)
+    return {"path": str(folder), "state": found["state"], "batches": int(found["batches"]),
+            "champion": found["champion"],
+            "pending_approvals": sum(k == "approval" for k, _ in rows)}  # fmt: skip
+
+
+def stream(folder: Path) -> dict[str, Any]:
+    """A stream's status rows (as ``evoforge status STREAM`` prints them) and its chart
+    series (see :mod:`evoforge.stream.view`), read-only from its archive."""
+    store = StreamStore(folder, readonly=True)
+    try:
+        rows = stream_rows(store, live_pid=live_watcher(store))
+        return {"name": folder.parent.name, "path": str(folder), "rows": [list(r) for r in rows],
+                "series": stream_series(store), "now": time.time()}  # fmt: skip
+    finally:
+        store.close()
 
 
 def overview(run: RunDir) -> dict[str, Any]:

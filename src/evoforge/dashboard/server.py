@@ -38,17 +38,21 @@ from urllib.parse import parse_qs, urlsplit
 from evoforge.dashboard import api
 from evoforge.governance.control import ControlError, decide, stop
 from evoforge.governance.rundir import ARCHIVE, RUNS, RunDir
+from evoforge.stream.store import DB as STREAM_DB
+from evoforge.stream.store import STREAM_DIR
 
 COOKIE = "evoforge_token"
 HEADER = "X-Evoforge-Token"
 CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'"
-PAGES = {"/": "runs.html", "/run": "run.html", "/candidate": "candidate.html"}
+PAGES = {"/": "runs.html", "/run": "run.html", "/candidate": "candidate.html",
+         "/stream": "stream.html"}  # fmt: skip
 _NAME = re.compile(r"^[\w.-]+$")
 
 
 @dataclass(frozen=True)
 class Site:
-    """What one server shows: the runs under ``runs_dir`` and who may act on them."""
+    """What one server shows: the runs under ``runs_dir`` (and the stream of their
+    experiment, ``EXPERIMENT/stream``, where it has one) and who may act on them."""
 
     runs_dir: Path
     token: str
@@ -61,11 +65,21 @@ class Site:
             raise KeyError(f"no run {name!r}")
         return RunDir(path)
 
+    def stream(self) -> Path:
+        """The stream folder of the experiment whose runs these are; KeyError if none."""
+        folder = self.runs_dir.parent / STREAM_DIR
+        if not (folder / STREAM_DB).is_file():
+            raise KeyError("no stream in this experiment")
+        return folder
+
 
 def runs_dir_of(target: Path) -> Path:
-    """The folder of runs to show: an experiment's ``runs/``, or the folder holding a run."""
+    """The folder of runs to show: an experiment's ``runs/``, the folder holding a run,
+    or, for a stream folder, its experiment's ``runs/``."""
     if (target / ARCHIVE).is_file():
         return target.parent
+    if (target / STREAM_DB).is_file():
+        return target.parent / RUNS
     return target / RUNS
 
 
@@ -89,6 +103,8 @@ def serve(target: RunDir | Path, *, host: str = "127.0.0.1", port: int = 8765,
     site = Site(runs_dir_of(path), token or secrets.token_urlsafe(24))
     server = make_server(site, host, port)
     start = f"/run/{path.name}" if isinstance(target, RunDir) else "/"
+    if (path / STREAM_DB).is_file():
+        start = "/stream"
     print(f"dashboard: {url_of(server, site, start)}", flush=True)
     print(f"token: {site.token}", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -164,6 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
             if parts[0] == "run" and len(parts) == 4 and parts[2] == "candidate":
                 self.site.run(parts[1])
                 return self._static("candidate.html")
+            if parts == ["stream"]:
+                self.site.stream()
+                return self._static("stream.html")
             if parts[0] == "api":
                 return self._json(self._api_get(parts[1:], query))
         except (KeyError, ValueError) as exc:
@@ -203,7 +222,10 @@ class _Handler(BaseHTTPRequestHandler):
     # -- data ------------------------------------------------------------------------
     def _api_get(self, parts: list[str], query: dict[str, list[str]]) -> Any:
         if parts == ["runs"]:
-            return {"runs": api.list_runs(self.site.runs_dir)}
+            stream = self.site.runs_dir.parent / STREAM_DIR
+            return {"runs": api.list_runs(self.site.runs_dir), "stream": api.stream_brief(stream)}
+        if parts == ["stream"]:
+            return api.stream(self.site.stream())
         if len(parts) >= 3 and parts[0] == "run":
             run = self.site.run(parts[1])
             views: dict[str, Callable[[], Any]] = {

@@ -7,16 +7,24 @@ rollback), which therefore import it and not each other's modules.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from evoforge.archive import Archive
 from evoforge.governance.audit import GENESIS, AuditLog
 from evoforge.governance.audit_verify import VerifyReport, verify
 
 
+class MetaStore(Protocol):
+    """Where the audit anchor is kept: a run's archive, or a stream's."""
+
+    def set_meta(self, key: str, value: Any) -> None: ...
+
+    def get_meta(self, key: str, default: Any = None) -> Any: ...
+
+
 @dataclass
-class Audit:
-    """The run's audit log, anchored in the archive: each entry's (seq, hash) is recorded
+class AnchoredAudit:
+    """An audit log anchored in a store (a run's archive, a stream's): each entry's (seq, hash) is recorded
     as ``audit_pending`` before its line is written and as ``audit_head`` after.
 
     A crash between the writes leaves the log one entry past ``audit_head``; it
@@ -25,7 +33,7 @@ class Audit:
     """
 
     log: AuditLog
-    archive: Archive
+    archive: MetaStore
 
     def append(self, event: str, **data: Any) -> None:
         entry = self.log.prepare(event, **data)
@@ -40,7 +48,7 @@ class Audit:
 
     @staticmethod
     def recorded(
-        archive: Archive,
+        archive: MetaStore,
     ) -> tuple[tuple[int, str] | None, tuple[int, str] | None]:
         """(anchor, pending) as :func:`evoforge.governance.audit.verify` takes them; the anchor is
         None for a run that recorded nothing (its log is checked on its own)."""
@@ -49,6 +57,13 @@ class Audit:
         if anchor is None and pending is not None:
             anchor = (0, GENESIS)  # about to write its first entry when it stopped
         return anchor, None if pending is None else (int(pending[0]), str(pending[1]))
+
+
+@dataclass
+class Audit(AnchoredAudit):
+    """A run's audit trail, anchored in the run's archive."""
+
+    archive: Archive
 
 
 def promote(

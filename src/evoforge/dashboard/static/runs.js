@@ -2,6 +2,14 @@
 
 async function refresh() {
   const data = await EF.get("/api/runs");
+  const stream = EF.clear(document.getElementById("stream"));
+  if (data.stream) {  // the experiment watches a stream (evoforge watch): its page first
+    const s = data.stream;
+    stream.append(EF.el("h2", {}, EF.el("a", { href: "/stream", id: "stream-link", text: "Stream" }),
+      " ", EF.el("span", { class: "state", text: s.state })),
+      EF.el("p", { class: "muted", text: s.batches + " batches · champion " + s.champion }),
+      s.pending_approvals ? EF.el("span", { class: "badge warn", text: s.pending_approvals + " round(s) waiting for approval" }) : "");
+  }
   const box = EF.clear(document.getElementById("runs"));
   if (!data.runs.length) {
     box.append(EF.el("p", { class: "muted", text: "No runs yet: they appear here as they start." }));
