@@ -78,3 +78,15 @@ def test_usual_mistakes_get_clear_errors(tmp_path: Path) -> None:
     make_stream(plain, [], toml=toml.replace("[stream]", "[strem]"))
     none = cli("watch", str(plain), "--once", ok=False)
     assert none.returncode == 2 and "strem" in none.stderr
+
+
+def test_the_stream_template_shows_the_whole_cycle(tmp_path: Path) -> None:
+    exp = tmp_path / "mystream"
+    made = cli("init", str(exp), "--template", "stream").stdout
+    assert f"evoforge watch {exp}" in made
+    out = cli("watch", str(exp), "--once").stdout
+    assert "batch 13 batch-013" in out and "trigger:" in out and "challenger promoted" in out
+    rows = summary(cli("status", str(exp)).stdout)
+    assert rows["batches"] == "24" and rows["rounds_promoted"] == "1"
+    last5 = float(rows["production_accuracy_last_5"].split()[0])
+    assert last5 > 0.9  # recovered after the change at batch 13

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from evoforge.governance.audit import AuditLog
@@ -81,5 +82,34 @@ def _where(exp: Path) -> tuple[int, str]:
     try:
         live = store.live_round()
         return (len(store.batches()), live.state if live else "")
+    finally:
+        store.close()
+
+
+def test_sigterm_during_a_round_stops_and_the_next_watch_resumes_it(tmp_path: Path) -> None:
+    toml = config(stream="forget_tolerance = 0.9").replace("candidates = 6", "candidates = 40")
+    exp = make_stream(tmp_path / "exp", [OLD] * 5 + [NEW] * 3, toml=toml)
+    proc = subprocess.Popen(
+        [*WATCH, str(exp), "--once"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    runs = exp / "stream" / "rounds" / "r0001" / "runs"
+    deadline = time.monotonic() + 120
+    while not (runs.is_dir() and any(runs.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # the round is under way
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "round 1: stopped; the next watch resumes it" in out and "state: stopped" in out
+    assert _where(exp) == (7, "open")  # batch 8 waits; the round is still open
+    again = subprocess.run(
+        [*WATCH, str(exp), "--once"], capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    store = StreamStore(exp / "stream", readonly=True)
+    try:
+        (rnd,) = store.rounds()
+        assert rnd.state not in ROUND_LIVE and len(store.batches()) == 8
+        assert len(list(runs.iterdir())) == 1  # the same run, resumed
     finally:
         store.close()

@@ -67,8 +67,9 @@ def init(
     for item in source.iterdir():
         if item.is_file() and not item.name.endswith(".pyc"):
             (folder / item.name).write_bytes(item.read_bytes())
-    load_experiment(folder)
-    print(f"created {folder} from template {template!r}; run it with: evoforge run {folder}")
+    config = load_experiment(folder)
+    verb = "watch" if config.stream is not None else "run"
+    print(f"created {folder} from template {template!r}; run it with: evoforge {verb} {folder}")
 
 
 @app.command()

@@ -85,6 +85,8 @@ class Watcher:
     sleep: Callable[[float], None] = time.sleep
     _monitor: Monitor = field(init=False)
     _monitor_from: int = field(init=False, default=-1)
+    _halted: bool = field(init=False, default=False)
+    """A round was stopped by a signal (its run caught it): the watcher stops too."""
 
     @property
     def stream(self) -> StreamSection:
@@ -96,11 +98,11 @@ class Watcher:
         """Process batches until stopped (or, with ``once``, until none is waiting)."""
         self._start()
         while True:
-            if self.stop():
+            if self.stop() or self._halted:
                 return "stopped"
             arrived = self.source.arrived(self.store.seen_names())
             for arrival in arrived:
-                if self.stop():
+                if self.stop() or self._halted:
                     return "stopped"
                 self._process(arrival)
                 self._after_batch()
@@ -276,6 +278,10 @@ class Watcher:
             with self.store.transaction():
                 moves.decline_round(self.store, rnd, why=f"the round failed: {exc}", state="failed")
             self.say(f"round {rnd.id}: failed: {exc}")
+            return
+        if result.state.startswith("stopped"):  # Ctrl-C or SIGTERM reached the round's run
+            self._halted = True
+            self.say(f"round {rnd.id}: stopped; the next watch resumes it")
             return
         with self.store.transaction():
             elites = [self.store.put_code(e) for e in result.elites]
