@@ -19,7 +19,10 @@ from evoforge.textsafe import printable
 @app.command()
 def watch(
     experiment: Annotated[
-        Path, typer.Argument(help="Stream experiment folder ([stream] in evoforge.toml).")
+        Path,
+        typer.Argument(
+            help="Stream experiment folder (with a \\[stream] section in evoforge.toml)."
+        ),
     ],
     once: Annotated[
         bool, typer.Option(help="Process the batches that have arrived, then exit (cron, tests).")

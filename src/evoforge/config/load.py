@@ -99,10 +99,10 @@ def _with_stream_task(data: dict[str, Any], source: str) -> dict[str, Any]:
             "the program on the batches ([stream] metric chooses the metric); remove [task]"
         )
     try:
-        section = StreamSection.model_validate(stream)
-    except ValidationError:
-        return data  # reported with the rest by the whole model's validation
-    return {**data, "task": stream_task_section(section)}
+        task = stream_task_section(StreamSection.model_validate(stream))
+    except ValidationError:  # reported by the whole model's validation, without a [task] error
+        task = stream_task_section(StreamSection())
+    return {**data, "task": task}
 
 
 def _format_errors(source: str, exc: ValidationError) -> str:

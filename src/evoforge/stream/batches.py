@@ -82,6 +82,8 @@ def check(batch: Batch, *, features: int | None = None, classes: bool = False) -
         raise Malformed(f"{name}: y must be 1-D (one label per row), got shape {y.shape}")
     if x.shape[0] == 0:
         raise Malformed(f"{name}: no rows")
+    if x.shape[1] == 0:
+        raise Malformed(f"{name}: no input features (only labels)")
     if x.shape[0] != y.shape[0]:
         raise Malformed(f"{name}: {x.shape[0]} rows of x but {y.shape[0]} labels")
     if features is not None and x.shape[1] != features:
@@ -98,15 +100,25 @@ def check(batch: Batch, *, features: int | None = None, classes: bool = False) -
 
 
 def _npz(data: bytes) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    if not data.startswith(b"PK"):  # numpy would take other bytes for a pickle: never loaded
+        raise Malformed(
+            "not a readable .npz file (not a zip of arrays: write it with numpy.savez, arrays x and y)"
+        )
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             names = set(npz.files)
             if not {"x", "y"} <= names:
                 raise Malformed(f"an .npz batch holds arrays 'x' and 'y'; found {sorted(names)}")
             return _numeric(npz["x"], "x"), _numeric(npz["y"], "y")
+    except Malformed:
+        raise
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise Malformed(f"not a readable .npz file ({exc})") from None
-    except ValueError as exc:  # object arrays need pickle: refused
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise Malformed(
+                "an array holds Python objects, which are never loaded; save numbers"
+            ) from None
         raise Malformed(f"unreadable .npz array ({exc})") from None
 
 

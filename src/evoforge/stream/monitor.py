@@ -7,9 +7,12 @@ seen since the last reset by a two-sample Kolmogorov-Smirnov test per feature
 (scipy, Bonferroni over features); a degradation threshold compares the batch's
 metric with the mean since the reset; a schedule fires every N batches.
 
-A monitor holds no state that is not rebuilt by feeding it the recorded batches
-since the last reset again (the watcher does so when it starts): nothing of it
-is pickled or lost when the watcher dies.
+The monitor watches one champion: it is reset when the champion changes (a
+promotion, a rollback), not when a round opens, so a change that a declined round
+did not fix keeps firing (after the cooldown) and a scheduled round never blinds
+the detectors. It holds no state that is not rebuilt by feeding it the recorded
+batches since the last reset again (the watcher does so when it starts): nothing
+of it is pickled or lost when the watcher dies.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ class Monitor:
         if armed and s.features and self._inputs:
             fired += self._feature_test(x)
         self.seen += 1
-        if s.every is not None and self.seen >= s.every:
+        if s.every is not None and self.seen % s.every == 0:
             fired.append(Trigger("schedule", float(self.seen), f"every {s.every} batches"))
         if metric is not None:
             self._metrics.append(metric)
@@ -118,6 +121,8 @@ class Monitor:
         if ref.shape[1] != x.shape[1]:
             return []
         d = x.shape[1]
+        if d == 0:
+            return []
         pvalues = [float(stats.ks_2samp(x[:, j], ref[:, j]).pvalue) for j in range(d)]
         j = int(np.argmin(pvalues))
         corrected = min(1.0, pvalues[j] * d)

@@ -85,6 +85,8 @@ class Watcher:
     sleep: Callable[[float], None] = time.sleep
     _monitor: Monitor = field(init=False)
     _monitor_from: int = field(init=False, default=-1)
+    _later: list[str] | None = field(init=False, default=None)
+    """While a batch is processed: lines about its moves, said after the batch's own line."""
     _halted: bool = field(init=False, default=False)
     """A round was stopped by a signal (its run caught it): the watcher stops too."""
 
@@ -162,6 +164,7 @@ class Watcher:
                     self._score(pred.code_hash, window),
                 )
         fired = self._monitored(seq, batch, scores.get("champion"))
+        self._later = []
         with self.store.transaction():
             self.store.add_batch(seq, batch)
             for role, (cid, code, s) in scores.items():
@@ -181,6 +184,9 @@ class Watcher:
             if fired:
                 self._maybe_open_round(seq, fired)
         self._say_batch(seq, batch, scores, fired)
+        later, self._later = self._later, None
+        for line in later or []:
+            self.say(line)
 
     def _quarantine(self, name: str, reason: str) -> None:
         with self.store.transaction():
@@ -250,7 +256,6 @@ class Watcher:
         if len(self.store.batches()) <= self.stream.newest:
             return  # nothing older than the newest window to train on
         rid = self.store.open_round(seq)
-        self.store.set_meta("monitor_reset_seq", seq)
         self.store.add_event(
             "round_start", seq, round=rid,
             triggers=[{"detector": t.detector, "statistic": t.statistic, "detail": t.detail}
@@ -366,12 +371,12 @@ class Watcher:
         ):
             why = f"flagged: {', '.join(flags)}" if flags else f"approval = {p.approval!r}"
             moves.request_approval(self.store, rnd, why=why)
-            self.say(
+            self._note(
                 f"round {rnd.id}: challenger waits for approval: evoforge approve {self.store.folder} {rnd.id}"
             )
             return
         cid = moves.promote_round(self.store, rnd, who="evoforge", reason=f"auto ({p.approval})")
-        self.say(f"round {rnd.id}: challenger promoted: champion #{cid}")
+        self._note(f"round {rnd.id}: challenger promoted: champion #{cid}")
 
     def _shadow_step(self, rnd: RoundRow) -> None:
         done = rnd.shadow_done + 1
@@ -405,7 +410,7 @@ class Watcher:
                 self.store, who="evoforge", to=None,
                 reason=f"fail-safe: {mine:.4f} against the predecessor's {theirs:.4f} over {done} batches",
             )  # fmt: skip
-            self.say(f"champion #{cid}: rolled back (it did worse than its predecessor)")
+            self._note(f"champion #{cid}: rolled back (it did worse than its predecessor)")
         else:
             self.store.add_event("trial_passed" if not worse else "trial_lost", None, **verdict)
 
@@ -419,6 +424,12 @@ class Watcher:
         va = [worst if (v := rows_a[s]) is None else v for s in both]
         vb = [worst if (v := rows_b[s]) is None else v for s in both]
         return float(np.mean(va)), float(np.mean(vb))
+
+    def _note(self, line: str) -> None:
+        if self._later is None:
+            self.say(line)
+        else:
+            self._later.append(line)
 
     def _say_batch(
         self,
