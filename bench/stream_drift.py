@@ -257,8 +257,8 @@ STREAM_KEYS: dict[str, object] = {
     "newest": 1, "gather": 1, "memory": 3, "memory_rows": 600, "forget_tolerance": 0.25,
     "rollback_batches": 3, "cooldown": 2,
 }  # fmt: skip
-DETECT_KEYS: dict[str, object] = {"every": 6}
-"""[stream.detect] as examples/stream/evoforge.toml: a round every 6 batches as well."""
+DETECT_KEYS: dict[str, object] = {}
+"""[stream.detect] as examples/stream/evoforge.toml (its defaults)."""
 """[stream] of the generated experiment (as examples/stream/evoforge.toml, less the waits);
 ``window`` comes from --window, variants (``evoforge:every=4:memory=0``) override keys."""
 

@@ -28,15 +28,16 @@ class DetectSection(_Section):
     page_hinkley_delta: float = Field(default=0.005, ge=0)
     features: bool = True
     """A two-sample Kolmogorov-Smirnov test per input feature: the batch against the
-    batches seen since the last reset (Bonferroni over features)."""
+    five batches before it (Bonferroni over features)."""
     features_alpha: float = Field(default=0.001, gt=0, lt=1)
     degradation: float | None = Field(default=0.1, gt=0)
-    """Trigger when a batch's metric is worse than the mean since the last reset by
+    """Trigger when a batch's metric is worse than the serving champion's mean so far by
     more than this (None: off)."""
     every: int | None = Field(default=None, gt=0)
     """A round every this many batches whatever the detectors say (None: off)."""
     warmup: int = Field(default=3, ge=1)
-    """Batches after a reset before anything may fire (the reference is built meanwhile)."""
+    """Batches at the stream's start before anything may fire, and after a change of
+    champion before the degradation threshold may (its reference is the new champion's)."""
 
 
 class StreamSection(_Section):

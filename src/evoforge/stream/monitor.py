@@ -7,16 +7,17 @@ seen since the last reset by a two-sample Kolmogorov-Smirnov test per feature
 (scipy, Bonferroni over features); a degradation threshold compares the batch's
 metric with the mean since the reset; a schedule fires every N batches.
 
-The monitor watches one champion: it is reset when the champion changes (a
-promotion, a rollback), not when a round opens, so a change that a declined round
-did not fix keeps firing (after the cooldown) and a scheduled round never blinds
-the detectors. It holds no state that is not rebuilt by feeding it the recorded
-batches since the last reset again (the watcher does so when it starts): nothing
-of it is pickled or lost when the watcher dies.
+The detectors run over the whole stream: a change of champion (a promotion, a
+rollback) restarts only the degradation reference, and a round never blinds them,
+so a drift right after a promotion is still seen and a change that a declined
+round did not fix keeps firing (after the cooldown). The monitor holds no state
+that is not rebuilt by feeding it the recorded scores again (the watcher does so
+when it starts): nothing of it is pickled or lost when the watcher dies.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,9 +43,18 @@ class Monitor:
     settings: DetectSection
     maximize: bool = True
     seen: int = field(init=False, default=0)
+    """Batches observed since the stream began."""
+    since_change: int = field(init=False, default=0)
+    """Batches observed since the champion last changed."""
     _metrics: list[float] = field(init=False, default_factory=list)
-    _losses: list[float] = field(init=False, default_factory=list)
-    _inputs: list[npt.NDArray[np.float64]] = field(init=False, default_factory=list)
+    """The serving champion's metric on each batch (the degradation reference)."""
+    _recent: deque[float] = field(
+        init=False, default_factory=lambda: deque(maxlen=REFERENCE_BATCHES)
+    )
+    """Mean loss of the last batches (an error detector fires only on a rise above it)."""
+    _inputs: deque[npt.NDArray[np.float64]] = field(
+        init=False, default_factory=lambda: deque(maxlen=REFERENCE_BATCHES)
+    )
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -53,15 +63,23 @@ class Monitor:
             threshold=s.page_hinkley_threshold, delta=s.page_hinkley_delta, mode="up"
         )
 
+    def new_champion(self) -> None:
+        """Another program serves: the degradation reference starts again. The error
+        detectors go on (a better champion lowers the errors, which never fires)."""
+        self._metrics = []
+        self.since_change = 0
+
     def observe(
         self,
         losses: npt.NDArray[np.floating] | None,
-        x: npt.NDArray[np.float64],
+        x: npt.NDArray[np.float64] | None,
         metric: float | None,
     ) -> list[Trigger]:
-        """What fires on this batch (nothing during the warm-up); then the batch joins
-        the reference. A batch the champion failed to predict (``metric`` None) fires
-        ``champion_failed``."""
+        """What fires on this batch; then the batch joins the references. Nothing fires
+        in the stream's first ``warmup`` batches, and the degradation threshold waits
+        ``warmup`` batches after a change of champion. A batch the champion failed to
+        predict (``metric`` None) fires ``champion_failed``. ``x`` None (a replay of
+        batches older than the input reference): the input test skips the batch."""
         s = self.settings
         armed = self.seen >= s.warmup
         fired: list[Trigger] = []
@@ -69,18 +87,21 @@ class Monitor:
             fired.append(Trigger("champion_failed", 1.0, "the champion produced no predictions"))
         else:
             fired += self._loss_detectors(losses, armed=armed)
-            if armed and s.degradation is not None and self._metrics:
+            settled = self.since_change >= s.warmup
+            if armed and settled and s.degradation is not None and self._metrics:
                 fired += self._degradation(metric)
-        if armed and s.features and self._inputs:
+        if armed and s.features and self._inputs and x is not None:
             fired += self._feature_test(x)
         self.seen += 1
+        self.since_change += 1
         if s.every is not None and self.seen % s.every == 0:
             fired.append(Trigger("schedule", float(self.seen), f"every {s.every} batches"))
         if metric is not None:
             self._metrics.append(metric)
-        if losses is not None:
-            self._losses.extend(float(v) for v in losses)
-        self._inputs = [*self._inputs, x][-REFERENCE_BATCHES:]
+        if losses is not None and losses.size:
+            self._recent.append(float(np.mean(losses)))
+        if x is not None:
+            self._inputs.append(x)
         return fired
 
     def _loss_detectors(self, losses: npt.NDArray[np.floating], *, armed: bool) -> list[Trigger]:
@@ -96,15 +117,14 @@ class Monitor:
                 ph_hit = ph_hit or self._ph.drift_detected
         if not armed:
             return []
-        mean_before = float(np.mean(self._losses)) if self._losses else 0.0
+        before = float(np.mean(self._recent)) if self._recent else 0.0
         batch = float(np.mean(losses))
         out: list[Trigger] = []
-        if adwin_hit and batch > mean_before:  # ADWIN fires on both directions: worse only
-            out.append(Trigger("adwin", batch - mean_before,
-                               f"mean loss {batch:.4f} against {mean_before:.4f} before"))  # fmt: skip
+        detail = f"mean loss {batch:.4f} against {before:.4f} in the last batches"
+        if adwin_hit and batch > before:  # ADWIN fires on both directions: worse only
+            out.append(Trigger("adwin", batch - before, detail))
         if ph_hit:
-            out.append(Trigger("page_hinkley", batch - mean_before,
-                               f"mean loss {batch:.4f} against {mean_before:.4f} before"))  # fmt: skip
+            out.append(Trigger("page_hinkley", batch - before, detail))
         return out
 
     def _degradation(self, metric: float) -> list[Trigger]:
@@ -117,7 +137,7 @@ class Monitor:
         return []
 
     def _feature_test(self, x: npt.NDArray[np.float64]) -> list[Trigger]:
-        ref = np.concatenate(self._inputs)
+        ref = np.concatenate(list(self._inputs))
         if ref.shape[1] != x.shape[1]:
             return []
         d = x.shape[1]

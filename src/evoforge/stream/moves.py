@@ -36,7 +36,6 @@ def promote_round(store: StreamStore, rnd: RoundRow, *, who: str, reason: str) -
         since_seq=seq, reason=f"{who}: {reason}",
     )  # fmt: skip
     store.update_round(rnd.id, state="promoted", ended_seq=seq, ended_at=store.clock())
-    store.set_meta("monitor_reset_seq", seq)
     store.add_event(
         "promotion", seq, round=rnd.id, champion=cid, predecessor=champ.id if champ else None,
         code_hash=rnd.challenger, who=who, reason=reason, evidence=rnd.result.get("evidence", {}),
@@ -79,7 +78,6 @@ def rollback(store: StreamStore, *, who: str, reason: str, to: int | None = None
     store.set_watch_done(
         cid, NO_TRIAL
     )  # a restored champion is not on trial against the one it replaced
-    store.set_meta("monitor_reset_seq", seq)
     store.add_event(
         "rollback", seq, rolled_back=champ.id, restored=target.id, champion=cid,
         code_hash=target.code_hash, who=who, reason=reason,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from evoforge.candidate import Candidate, Files
 from evoforge.config import CONFIG_NAME, Config, StreamSection
 from evoforge.config.stream import stream_task_section
 from evoforge.governance.rundir import ARCHIVE, RUNS, RunDir
+from evoforge.loop_state import Stats
 from evoforge.proposers._base import Feedback, Parent, Proposal, Proposer
 from evoforge.stream.store import StreamStore
 from evoforge.stream.window_task import ROUND_TASK, Window
@@ -255,3 +256,36 @@ class WarmStart(Proposer):
 
     def close(self) -> None:
         self.inner.close()
+
+
+@dataclass
+class RoundProgress:
+    """One line per finished candidate of a round (the round is a run: this is its display)."""
+
+    say: Callable[[str], None]
+    name: str
+    objective: str
+
+    def update(self, stats: Stats, finished: Candidate | None) -> None:
+        if finished is None:
+            return
+        value = finished.metrics.get(self.objective)
+        shown = f"{self.objective} {value:.4f}" if value is not None else finished.status.value
+        best = "" if stats.best is None else f", best {stats.best:.4f}"
+        self.say(
+            f"  {self.name} #{finished.id} {finished.operator or finished.proposer}: {shown}{best}"
+        )
+
+
+def evidence_line(ev: Mapping[str, Any]) -> str:
+    gain = ev.get("gain")
+    parts = [] if gain is None else [f"gain {float(gain):+.4f} on the newest batches"]
+    for name, value in dict(ev.get("gate_gain") or {}).items():
+        parts.append(f"{name} {float(value):+.4f}")
+    return ", ".join(parts) or "no figures recorded"
+
+
+def audit_head(run: Path) -> list[object] | None:
+    with SQLiteArchive(run / "archive.sqlite", readonly=True) as a:
+        head = a.get_meta("audit_head")
+    return None if head is None else list(head)

@@ -23,29 +23,30 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from evoforge import session
 from evoforge.archive import SQLiteArchive
-from evoforge.candidate import Candidate, Evaluation, Files, unpack_examples
+from evoforge.candidate import Evaluation, Files, unpack_examples
 from evoforge.config import Config, StreamSection
 from evoforge.governance.rundir import RunDir
-from evoforge.loop_state import Stats
 from evoforge.proposers._base import Proposer
 from evoforge.runner import Job, RunContext, evaluate
 from evoforge.sandbox._base import Sandbox
 from evoforge.stream import moves
 from evoforge.stream.batches import Batch, Malformed, check
-from evoforge.stream.monitor import Monitor, Trigger
+from evoforge.stream.monitor import REFERENCE_BATCHES, Monitor, Trigger
 from evoforge.stream.rounds import (
     RESUMABLE,
+    RoundProgress,
     WarmStart,
+    audit_head,
+    evidence_line,
     prepare_round,
     round_result,
     round_run,
@@ -53,6 +54,7 @@ from evoforge.stream.rounds import (
 )
 from evoforge.stream.sources import Arrival, Source
 from evoforge.stream.store import ROUND_OPEN, ROUND_SHADOW, RoundRow, ScoreRow, StreamStore
+from evoforge.stream.trials import Trials
 from evoforge.stream.window_task import Window, WindowTask
 from evoforge.wiring import build_proposer, load_experiment, load_policy
 
@@ -84,7 +86,8 @@ class Watcher:
     stop: Callable[[], bool] = lambda: False
     sleep: Callable[[float], None] = time.sleep
     _monitor: Monitor = field(init=False)
-    _monitor_from: int = field(init=False, default=-1)
+    _watched: int | None = field(init=False, default=-1)
+    """The champion the monitor watches (-1: not built yet)."""
     _later: list[str] | None = field(init=False, default=None)
     """While a batch is processed: lines about its moves, said after the batch's own line."""
     _halted: bool = field(init=False, default=False)
@@ -178,9 +181,9 @@ class Watcher:
             for t in fired:
                 self.store.add_trigger(seq, t.detector, t.statistic, t.detail)
             if "shadow" in scores and live is not None:
-                self._shadow_step(live)
+                self._trials.shadow_step(live)
             if "predecessor" in scores:
-                self._rollback_step(champ.id, champ.watch_done + 1)
+                self._trials.rollback_step(champ.id, champ.watch_done + 1)
             if fired:
                 self._maybe_open_round(seq, fired)
         self._say_batch(seq, batch, scores, fired)
@@ -225,7 +228,10 @@ class Watcher:
         self._sync_monitor()
         if champion is None:  # the first batch: nothing was trained to predict it
             return []
-        s = champion[2]
+        cid, _, s = champion
+        if cid != self._watched:
+            self._monitor.new_champion()
+            self._watched = cid
         return self._monitor.observe(self._losses(s), batch.x, s.metric)
 
     def _losses(self, s: Scored) -> npt.NDArray[np.float32] | None:
@@ -234,17 +240,20 @@ class Watcher:
         return 1.0 - s.examples if self.stream.metric == "accuracy" else s.examples
 
     def _sync_monitor(self) -> None:
-        """The monitor as the records say: rebuilt from the batches since the last reset
-        when it changed (a start, a promotion, a rollback, a round opened)."""
-        reset = int(self.store.get_meta("monitor_reset_seq", 0))
-        if reset == self._monitor_from:
+        """At the first batch of this watcher: the monitor rebuilt from the recorded
+        champion scores, in order (the inputs of the last few batches reloaded)."""
+        if self._watched != -1:
             return
         self._monitor = Monitor(self.stream.detect, maximize=self.stream.maximize)
-        for row in self.store.scores("champion"):
-            if row.seq > reset:
-                s = Scored(row.metric, row.examples, row.failure)
-                self._monitor.observe(self._losses(s), self.store.load(row.seq)[0], s.metric)
-        self._monitor_from = reset
+        rows = self.store.scores("champion")
+        self._watched = None
+        for i, row in enumerate(rows):
+            if row.champion != self._watched:
+                self._monitor.new_champion()
+                self._watched = row.champion
+            x = self.store.load(row.seq)[0] if i >= len(rows) - REFERENCE_BATCHES else None
+            s = Scored(row.metric, row.examples, row.failure)
+            self._monitor.observe(self._losses(s), x, s.metric)
 
     # -- rounds and trials ------------------------------------------------------------------
     def _maybe_open_round(self, seq: int, fired: list[Trigger]) -> None:
@@ -291,7 +300,7 @@ class Watcher:
         with self.store.transaction():
             elites = [self.store.put_code(e) for e in result.elites]
             info = {"run": str(result.run), "state": result.state, "elites": elites,
-                    "evidence": dict(result.evidence), "audit_head": _audit_head(result.run)}  # fmt: skip
+                    "evidence": dict(result.evidence), "audit_head": audit_head(result.run)}  # fmt: skip
             if result.challenger is None:
                 self.store.update_round(rnd.id, result=info)
                 moves.decline_round(
@@ -304,7 +313,7 @@ class Watcher:
                 return
             code = self.store.put_code(result.challenger)
             self.store.update_round(rnd.id, challenger=code, result=info)
-            self.say(f"round {rnd.id}: challenger found: {_evidence_line(result.evidence)}")
+            self.say(f"round {rnd.id}: challenger found: {evidence_line(result.evidence)}")
             self.store.add_event(
                 "round_end", rnd.trigger_seq, round=rnd.id, challenger=code, **info
             )
@@ -318,7 +327,7 @@ class Watcher:
                     f"round {rnd.id}: challenger in shadow for {self.stream.shadow_batches} batches"
                 )
             else:
-                self._approve_or_wait(rnd)
+                self._trials.approve_or_wait(rnd)
 
     def _drive_round(self, folder: Path) -> RunDir:
         run = round_run(folder)
@@ -337,12 +346,12 @@ class Watcher:
                 return run
             session.resume(
                 run, allow_weak=self.allow_weak, proposer=self._round_proposer(folder),
-                observer=_RoundProgress(self.say, folder.name, self.stream.objective),
+                observer=RoundProgress(self.say, folder.name, self.stream.objective),
             )  # fmt: skip
             return run
         out = session.start(
             folder, allow_weak=self.allow_weak, proposer=self._round_proposer(folder),
-            observer=_RoundProgress(self.say, folder.name, self.stream.objective),
+            observer=RoundProgress(self.say, folder.name, self.stream.objective),
         )  # fmt: skip
         return out.run
 
@@ -359,71 +368,9 @@ class Watcher:
     def _round(self, rid: int) -> RoundRow:
         return next(r for r in self.store.rounds() if r.id == rid)
 
-    def _approve_or_wait(self, rnd: RoundRow) -> None:
-        p = self.config.promotion
-        evidence = rnd.result.get("evidence", {})
-        gain = float(evidence.get("gain", 0.0) or 0.0)
-        flags = list(evidence.get("flags") or [])
-        if (
-            flags
-            or p.approval == "manual"
-            or (p.approval == "threshold" and gain > p.threshold_gain)
-        ):
-            why = f"flagged: {', '.join(flags)}" if flags else f"approval = {p.approval!r}"
-            moves.request_approval(self.store, rnd, why=why)
-            self._note(
-                f"round {rnd.id}: challenger waits for approval: evoforge approve {self.store.folder} {rnd.id}"
-            )
-            return
-        cid = moves.promote_round(self.store, rnd, who="evoforge", reason=f"auto ({p.approval})")
-        self._note(f"round {rnd.id}: challenger promoted: champion #{cid}")
-
-    def _shadow_step(self, rnd: RoundRow) -> None:
-        done = rnd.shadow_done + 1
-        self.store.update_round(rnd.id, shadow_done=done)
-        if done < self.stream.shadow_batches:
-            return
-        champ, shadow = self._paired_means("champion", "shadow", done)
-        better = shadow > champ if self.stream.maximize else shadow < champ
-        verdict = {"champion": champ, "shadow": shadow, "batches": done}
-        self.store.update_round(rnd.id, result={**rnd.result, "shadow": verdict})
-        rnd = self._round(rnd.id)
-        if not better:
-            moves.decline_round(
-                self.store, rnd,
-                why=f"lost in shadow: {shadow:.4f} against the champion's {champ:.4f} over {done} batches",
-            )  # fmt: skip
-            return
-        self.store.add_event("shadow_won", None, round=rnd.id, **verdict)
-        self._approve_or_wait(rnd)
-
-    def _rollback_step(self, cid: int, done: int) -> None:
-        self.store.set_watch_done(cid, done)
-        if done < self.stream.rollback_batches:
-            return
-        mine, theirs = self._paired_means("champion", "predecessor", done)
-        tol = self.stream.rollback_tolerance
-        worse = mine < theirs - tol if self.stream.maximize else mine > theirs + tol
-        verdict = {"champion": cid, "metric": mine, "predecessor_metric": theirs, "batches": done}
-        if worse and self.stream.rollback:
-            moves.rollback(
-                self.store, who="evoforge", to=None,
-                reason=f"fail-safe: {mine:.4f} against the predecessor's {theirs:.4f} over {done} batches",
-            )  # fmt: skip
-            self._note(f"champion #{cid}: rolled back (it did worse than its predecessor)")
-        else:
-            self.store.add_event("trial_passed" if not worse else "trial_lost", None, **verdict)
-
-    def _paired_means(self, a: str, b: str, n: int) -> tuple[float, float]:
-        """Mean metric of roles ``a`` and ``b`` over the last ``n`` batches both scored
-        (the current batch's rows are in this transaction already)."""
-        rows_a = {r.seq: r.metric for r in self.store.scores(a)}
-        rows_b = {r.seq: r.metric for r in self.store.scores(b)}
-        both = sorted(set(rows_a) & set(rows_b))[-n:]
-        worst = 0.0 if self.stream.maximize else float("inf")
-        va = [worst if (v := rows_a[s]) is None else v for s in both]
-        vb = [worst if (v := rows_b[s]) is None else v for s in both]
-        return float(np.mean(va)), float(np.mean(vb))
+    @property
+    def _trials(self) -> Trials:
+        return Trials(self.store, self.stream, self.config.promotion, self._note)
 
     def _note(self, line: str) -> None:
         if self._later is None:
@@ -446,42 +393,9 @@ class Watcher:
         self.say("  ".join(parts))
 
 
-@dataclass
-class _RoundProgress:
-    """One line per finished candidate of a round (the round is a run: this is its display)."""
-
-    say: Say
-    name: str
-    objective: str
-
-    def update(self, stats: Stats, finished: Candidate | None) -> None:
-        if finished is None:
-            return
-        value = finished.metrics.get(self.objective)
-        shown = f"{self.objective} {value:.4f}" if value is not None else finished.status.value
-        best = "" if stats.best is None else f", best {stats.best:.4f}"
-        self.say(
-            f"  {self.name} #{finished.id} {finished.operator or finished.proposer}: {shown}{best}"
-        )
-
-
 def _scored(ev: Evaluation, objective: str) -> Scored:
     if not ev.ok or objective not in ev.metrics:
         return Scored(None, None, ev.failure or f"no {objective}")
     examples = unpack_examples(ev.examples).get(objective)
     arr = None if examples is None else np.asarray(examples, dtype=np.float32)
     return Scored(float(ev.metrics[objective]), arr)
-
-
-def _evidence_line(ev: Mapping[str, Any]) -> str:
-    gain = ev.get("gain")
-    parts = [] if gain is None else [f"gain {float(gain):+.4f} on the newest batches"]
-    for name, value in dict(ev.get("gate_gain") or {}).items():
-        parts.append(f"{name} {float(value):+.4f}")
-    return ", ".join(parts) or "no figures recorded"
-
-
-def _audit_head(run: Path) -> list[object] | None:
-    with SQLiteArchive(run / "archive.sqlite", readonly=True) as a:
-        head = a.get_meta("audit_head")
-    return None if head is None else list(head)
