@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from cli_helpers import cli, summary
 
@@ -15,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "stream"))
 from stream_helpers import NEW, OLD, config, make_stream
 
 
+@pytest.mark.slow
 def test_watch_status_manual_approval_rollback_export_audit_report(tmp_path: Path) -> None:
     toml = config('approval = "manual"', stream="forget_tolerance = 0.9")
     exp = make_stream(tmp_path / "exp", [OLD] * 6 + [NEW] * 2, toml=toml)
@@ -80,6 +82,7 @@ def test_usual_mistakes_get_clear_errors(tmp_path: Path) -> None:
     assert none.returncode == 2 and "strem" in none.stderr
 
 
+@pytest.mark.slow
 def test_the_stream_template_shows_the_whole_cycle(tmp_path: Path) -> None:
     exp = tmp_path / "mystream"
     made = cli("init", str(exp), "--template", "stream").stdout

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from evoforge.governance.audit import AuditLog
 from evoforge.stream.store import ROUND_LIVE, StreamStore
 from evoforge.stream.verify import verify_stream
@@ -23,6 +25,7 @@ DELAYS = (0.4, 1.1, 1.9, 2.6, 3.4, 4.3, 5.5, 7.0, 9.0)
 """Seconds after each start at which the watcher is killed (the last run is not)."""
 
 
+@pytest.mark.slow
 def test_kill_9_at_any_point_loses_and_repeats_nothing(tmp_path: Path) -> None:
     toml = config(stream="forget_tolerance = 0.9\nrollback_batches = 2")
     exp = make_stream(tmp_path / "exp", [OLD] * 5 + [NEW] * 6, toml=toml)
@@ -86,6 +89,7 @@ def _where(exp: Path) -> tuple[int, str]:
         store.close()
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_round_stops_and_the_next_watch_resumes_it(tmp_path: Path) -> None:
     toml = config(stream="forget_tolerance = 0.9").replace("candidates = 6", "candidates = 40")
     exp = make_stream(tmp_path / "exp", [OLD] * 5 + [NEW] * 3, toml=toml)

@@ -31,8 +31,8 @@ class DetectSection(_Section):
     five batches before it (Bonferroni over features)."""
     features_alpha: float = Field(default=0.001, gt=0, lt=1)
     degradation: float | None = Field(default=0.1, gt=0)
-    """Trigger when a batch's metric is worse than the serving champion's mean so far by
-    more than this (None: off)."""
+    """Trigger when a batch's metric is worse than the serving champion's level (its best
+    mean over 3 batches in a row) by more than this (None: off)."""
     every: int | None = Field(default=None, gt=0)
     """A round every this many batches whatever the detectors say (None: off)."""
     warmup: int = Field(default=3, ge=1)

@@ -27,6 +27,8 @@ from scipy import stats
 
 from evoforge.config import DetectSection
 
+LEVEL_BATCHES = 3
+"""The degradation threshold compares a batch with the champion's best mean over this many."""
 REFERENCE_BATCHES = 5
 """The input test compares a batch with at most this many batches before it (since the reset)."""
 
@@ -130,11 +132,24 @@ class Monitor:
     def _degradation(self, metric: float) -> list[Trigger]:
         limit = self.settings.degradation
         assert limit is not None
-        ref = float(np.mean(self._metrics))
+        ref = self._level()
         drop = (ref - metric) if self.maximize else (metric - ref)
         if drop > limit:
-            return [Trigger("degradation", drop, f"metric {metric:.4f} against mean {ref:.4f}")]
+            return [
+                Trigger("degradation", drop, f"metric {metric:.4f} against its level {ref:.4f}")
+            ]
         return []
+
+    def _level(self) -> float:
+        """The serving champion's level: its best mean over LEVEL_BATCHES batches in a row.
+        Not its mean so far, which sinks with a lasting drop until the drop looks normal:
+        against its best, a champion that stays worse keeps firing (once per cooldown),
+        and a round that found nothing is tried again."""
+        m = np.asarray(self._metrics, dtype=np.float64)
+        if len(m) <= LEVEL_BATCHES:
+            return float(m.mean())
+        runs = np.convolve(m, np.ones(LEVEL_BATCHES) / LEVEL_BATCHES, mode="valid")
+        return float(runs.max() if self.maximize else runs.min())
 
     def _feature_test(self, x: npt.NDArray[np.float64]) -> list[Trigger]:
         ref = np.concatenate(list(self._inputs))
