@@ -43,6 +43,8 @@ class RoundResult:
     """The round's champion when it is not the seed (the stream's champion), else None."""
     evidence: Mapping[str, Any]
     elites: list[Files]
+    candidates: list[dict[str, Any]]
+    """Every candidate of the round's run, as the stream's archive keeps them."""
 
 
 def round_window(store: StreamStore, stream: StreamSection, upto: int, *, seed: int) -> Window:
@@ -193,9 +195,15 @@ def round_result(run: RunDir, *, elites: int) -> RoundResult:
             evidence["flags"] = list(best.flags)
         top = archive.top(objective, maximize=maximize, limit=elites + 2) if objective else []
         others = [c for c in top if champ is None or c.code_hash != champ.code_hash]
+        rows = [
+            {"id": c.id, "parents": list(c.parent_ids), "code_hash": c.code_hash,
+             "status": c.status.value, "operator": c.operator or c.proposer,
+             "metrics": dict(c.metrics), "heldout": dict(c.heldout)}
+            for c in archive.candidates()
+        ]  # fmt: skip
         return RoundResult(
             run.path, state, challenger, evidence,
-            [archive.get_code(c.code_hash) for c in others[:elites]],
+            [archive.get_code(c.code_hash) for c in others[:elites]], rows,
         )  # fmt: skip
 
 

@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS champions (
     since_seq INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL,
     watch_done INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS code (hash TEXT PRIMARY KEY, files TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS candidates (
+    round INTEGER NOT NULL, id INTEGER NOT NULL, parents TEXT NOT NULL, code_hash TEXT NOT NULL,
+    status TEXT NOT NULL, operator TEXT NOT NULL, metrics TEXT NOT NULL, heldout TEXT NOT NULL,
+    from_champion INTEGER, PRIMARY KEY (round, id));
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, seq INTEGER, kind TEXT NOT NULL, data TEXT NOT NULL,
     at REAL NOT NULL, audited INTEGER NOT NULL DEFAULT 0);
@@ -258,6 +262,41 @@ class StreamStore:
         if row is None:
             raise KeyError(f"no code {h[:12]} in the stream archive")
         return dict(json.loads(row[0]))
+
+    # -- the rounds' candidates (copied from each round's run archive when it ends) ---------
+    def add_round_candidates(self, rid: int, rows: list[dict[str, Any]]) -> None:
+        """Each row: id, parents, code_hash, status, operator, metrics, heldout and, for a
+        round's seed, the stream champion it started from (the lineage across rounds)."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO candidates(round, id, parents, code_hash, status, operator, "
+            "metrics, heldout, from_champion) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (rid, r["id"], dumps(list(r["parents"])), r["code_hash"], r["status"],
+                 r["operator"], dumps(dict(r["metrics"])), dumps(dict(r["heldout"])),
+                 r.get("from_champion"))
+                for r in rows
+            ],
+        )  # fmt: skip
+
+    def round_candidates(self, rid: int | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT round, id, parents, code_hash, status, operator, metrics, heldout, "
+            "from_champion FROM candidates"
+        )
+        rows = (
+            self.db.execute(sql + " WHERE round=? ORDER BY id", (rid,))
+            if rid is not None
+            else self.db.execute(sql + " ORDER BY round, id")
+        )
+        keys = ("round", "id", "parents", "code_hash", "status", "operator", "metrics", "heldout")
+        out = []
+        for *values, champion in rows:
+            row = dict(zip(keys, values, strict=True))
+            for k in ("parents", "metrics", "heldout"):
+                row[k] = json.loads(row[k])
+            row["from_champion"] = champion
+            out.append(row)
+        return out
 
     # -- champions -----------------------------------------------------------------------
     def add_champion(

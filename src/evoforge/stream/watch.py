@@ -299,6 +299,10 @@ class Watcher:
             return
         with self.store.transaction():
             elites = [self.store.put_code(e) for e in result.elites]
+            seed = [
+                {**r, "from_champion": champ.id} if r["id"] == 1 else r for r in result.candidates
+            ]
+            self.store.add_round_candidates(rnd.id, seed)
             info = {"run": str(result.run), "state": result.state, "elites": elites,
                     "evidence": dict(result.evidence), "audit_head": audit_head(result.run)}  # fmt: skip
             if result.challenger is None:
