@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evoforge.stream.setup import build_watcher
+
 from cli_helpers import cli, summary
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "stream"))
@@ -49,7 +51,9 @@ def test_watch_status_manual_approval_rollback_export_audit_report(tmp_path: Pat
 
 def test_a_tampered_stream_audit_log_fails_verification(tmp_path: Path) -> None:
     exp = make_stream(tmp_path / "exp", [OLD] * 3)
-    cli("watch", str(exp), "--once")
+    w = build_watcher(exp, say=lambda _: None)  # watched in-process: the CLI part is the check
+    w.run(once=True)
+    w.store.close()
     log = exp / "stream" / "audit.jsonl"
     lines = log.read_text().splitlines()
     assert '"rows":200' in lines[2]

@@ -72,6 +72,14 @@ def test_forgetting_guard_declines_a_challenger_that_loses_the_memory_set(tmp_pa
     assert rnd2.state == "promoted", rnd2  # the same challenger passes a lenient guard
     memory = rnd2.result["evidence"]["gate_gain"]["memory_accuracy"]
     assert -0.9 < memory < -0.05  # it did lose on the memory set, by more than 0.05
+    # the stream's archive keeps the round's candidates, with the lineage across rounds
+    rows = w2.store.round_candidates()
+    seed = next(r for r in rows if r["id"] == 1)
+    assert seed["round"] == 1 and seed["from_champion"] == 1
+    assert seed["code_hash"] == w2.store.champion_by_id(1).code_hash
+    child = next(r for r in rows if r["code_hash"] == w2.store.champion().code_hash)  # type: ignore[union-attr]
+    assert child["parents"] == [1] and child["metrics"]["newest_accuracy"] > 0.9
+    assert "memory_accuracy" in child["heldout"]
 
 
 def test_shadow_batches_decline_a_challenger_that_loses_them(tmp_path: Path) -> None:
@@ -191,17 +199,3 @@ A = 1
     rows = w.store.scores("champion")
     assert rows and all(r.metric is None for r in rows), [(r.metric, r.failure) for r in rows]
     assert all("no labels found" in r.failure or "No such file" in r.failure for r in rows)
-
-
-def test_the_stream_archive_keeps_every_round_candidate_with_its_lineage(tmp_path: Path) -> None:
-    toml = config(stream="forget_tolerance = 0.9")
-    exp = make_stream(tmp_path / "exp", [OLD] * 6 + [NEW] * 2, toml=toml)
-    w, _ = watch(exp, proposer=1)
-    rows = w.store.round_candidates()
-    assert {r["round"] for r in rows} == {1} and len(rows) >= 2
-    seed = next(r for r in rows if r["id"] == 1)
-    assert seed["from_champion"] == 1  # the round started from the stream's champion #1
-    assert seed["code_hash"] == w.store.champion_by_id(1).code_hash
-    child = next(r for r in rows if r["code_hash"] == w.store.champion().code_hash)  # type: ignore[union-attr]
-    assert child["parents"] == [1] and child["metrics"]["newest_accuracy"] > 0.9
-    assert "memory_accuracy" in child["heldout"]
