@@ -133,8 +133,9 @@ def test_status_while_running_counts_the_time_of_every_driver_session(
 ) -> None:
     prog = minimal_experiment / "program.py"
     prog.write_text("import time\ntime.sleep(0.4)\n" + prog.read_text())
-    # Enough candidates that work is left when the stop (a CLI process) lands.
-    set_config(minimal_experiment, "candidates = 40", "candidates = 12")
+    # Enough candidates that work is left when the stop (a CLI process) lands and again
+    # when the resumed session's status is read (12 ran out on a slow machine).
+    set_config(minimal_experiment, "candidates = 40", "candidates = 24")
     set_config(minimal_experiment, "[proposer]", '[sandbox]\nlayers = "process"\n\n[proposer]')
     first, run = _start_driver(minimal_experiment)
     live = _wait_for_status(run, lambda s: s["state"] == "running" and _evaluated(s) >= 2)
