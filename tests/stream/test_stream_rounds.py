@@ -10,9 +10,10 @@ import numpy as np
 
 from evoforge.candidate import Candidate
 from evoforge.config import Direction, load_config, parse_config
+from evoforge.config.toml_text import toml_text
 from evoforge.proposers._base import Feedback, Parent, Proposal, Proposer
 from evoforge.stream.batches import batch_of
-from evoforge.stream.rounds import WarmStart, prepare_round, round_toml, round_window, toml_text
+from evoforge.stream.rounds import WarmStart, prepare_round, round_toml, round_window
 from evoforge.stream.store import StreamStore
 
 from stream_helpers import OLD, config, make_stream

@@ -91,14 +91,12 @@ def stream_of(arg: str | None) -> Path | None:
 
 def stream_status(folder: Path) -> None:
     from evoforge.stream.store import StreamStore
-    from evoforge.stream.view import stream_rows
+    from evoforge.stream.view import live_watcher, stream_rows
     from evoforge.summary import format_rows
 
     store = StreamStore(folder, readonly=True)
     try:
-        pid = store.get_meta("watcher_pid")
-        live = int(pid) if pid and _alive(int(pid)) else None
-        print(format_rows(stream_rows(store, live_pid=live)))
+        print(format_rows(stream_rows(store, live_pid=live_watcher(store))))
     finally:
         store.close()
 
@@ -145,11 +143,3 @@ def stream_audit_verify(folder: Path) -> bool:
         store.close()
     print(printable("\n".join(lines)))
     return ok
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True

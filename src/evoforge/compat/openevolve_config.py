@@ -9,7 +9,6 @@ keeps the built-in mutator); with no LLM configured the built-in mutator is used
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ import yaml
 
 from evoforge.compat.openevolve_runner import COMPAT_MODE, PROGRAM, RUNNER
 from evoforge.config import CONFIG_NAME, ConfigError
+from evoforge.config.toml_text import toml_value
 
 MARKER = "openevolve-import.txt"
 """The file of an imported experiment that lists what became of each key."""
@@ -277,12 +277,7 @@ def _toml(sections: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    raise OpenEvolveError(f"cannot write {v!r} into {CONFIG_NAME}")
+    try:
+        return toml_value(v)
+    except ValueError:
+        raise OpenEvolveError(f"cannot write {v!r} into {CONFIG_NAME}") from None

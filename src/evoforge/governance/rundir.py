@@ -88,18 +88,24 @@ class RunDir:
             pid = int(words[0])
         except (FileNotFoundError, ValueError, IndexError):
             return None
-        proc = _proc_stat(pid)
-        if proc is not None:
-            state, started = proc
-            gone = state in ("Z", "X") or (len(words) > 1 and words[1] != started)
-            return None if gone else pid
-        try:  # no /proc (or not readable): the signal test is all there is
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return pid
-        return pid
+        started = words[1] if len(words) > 1 else None
+        return pid if pid_alive(pid, started=started) else None
+
+
+def pid_alive(pid: int, *, started: str | None = None) -> bool:
+    """Whether ``pid`` is a live process (not a zombie) and, given ``started`` (its start
+    time in clock ticks after boot, from /proc), the same process that was recorded."""
+    proc = _proc_stat(pid)
+    if proc is not None:
+        state, start = proc
+        return state not in ("Z", "X") and (started is None or start == started)
+    try:  # no /proc (or not readable): the signal test is all there is
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _proc_stat(pid: int) -> tuple[str, str] | None:

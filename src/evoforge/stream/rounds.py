@@ -12,7 +12,6 @@ champion and the last round's best others (``[stream] elites``).
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from evoforge.archive import ApprovalState, SQLiteArchive
 from evoforge.candidate import Candidate, Files
 from evoforge.config import CONFIG_NAME, Config, StreamSection
 from evoforge.config.stream import stream_task_section
+from evoforge.config.toml_text import toml_text
 from evoforge.governance.rundir import ARCHIVE, RUNS, RunDir
 from evoforge.loop_state import Stats
 from evoforge.proposers._base import Feedback, Parent, Proposal, Proposer
@@ -128,40 +128,6 @@ def round_toml(config: Config, stream: StreamSection) -> str:
     data["detectors"] = {**data["detectors"], "heldout_drop": drop}
     head = "# Written by `evoforge watch` for one improvement round; the stream's config is its source.\n"
     return head + toml_text(data)
-
-
-def toml_text(data: Mapping[str, Any], prefix: str = "") -> str:
-    """TOML for nested tables of scalars and lists (what a config dump holds)."""
-    plain = {k: v for k, v in data.items() if not _is_table(v) and not _is_table_list(v)}
-    out = [f"{k} = {_value(v)}" for k, v in plain.items()]
-    for k, v in data.items():
-        name = f"{prefix}.{k}" if prefix else k
-        if _is_table(v):
-            out += ["", f"[{name}]", toml_text(v, name).rstrip("\n")]
-        elif _is_table_list(v):
-            for row in v:
-                out += ["", f"[[{name}]]", toml_text(row, name).rstrip("\n")]
-    return "\n".join(line for line in out) + "\n"
-
-
-def _is_table(v: object) -> bool:
-    return isinstance(v, Mapping)
-
-
-def _is_table_list(v: object) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, Mapping) for x in v)
-
-
-def _value(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    raise ValueError(f"cannot write {v!r} as TOML")
 
 
 def round_run(folder: Path) -> RunDir | None:

@@ -13,14 +13,13 @@ right after it (``moves.rollback``); every other row from a round is a promotion
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
+from evoforge.governance.rundir import pid_alive
 from evoforge.stream.store import ChampionRow, RoundRow, ScoreRow, StreamStore
 
 WINDOWS = (5, 20)
@@ -175,22 +174,12 @@ def stream_state(store: StreamStore, *, live_pid: int | None) -> str:
 
 
 def live_watcher(store: StreamStore) -> int | None:
-    """The recorded ``watcher_pid`` if that process is alive (not a zombie), else None.
-    A cheap check for views (a reused pid reads as alive); the CLI may know better."""
+    """The recorded ``watcher_pid`` if that process is alive (not a zombie), else None
+    (a reused pid reads as alive: the watcher records no start time)."""
     pid = store.get_meta("watcher_pid")
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return None
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return pid
-        return pid
-    return None if stat.rsplit(")", 1)[-1].split()[:1] in (["Z"], ["X"]) else pid
+    return pid if pid_alive(pid) else None
 
 
 def metric_name(store: StreamStore) -> str:

@@ -24,7 +24,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -218,7 +218,7 @@ class Watcher:
         task = WindowTask(metric=self.stream.metric, window=window, hidden=self.hidden)
         files = self.store.get_code(code)
         job = Job(0, files, 0, self.config.experiment.seed, purpose="stream")
-        ev = evaluate(self.ctx, replace(job), sandbox=self.sandbox, task=task)
+        ev = evaluate(self.ctx, job, sandbox=self.sandbox, task=task)
         return _scored(ev, self.stream.objective)
 
     # -- the monitor ----------------------------------------------------------------------
