@@ -48,8 +48,18 @@ TASKS: dict[str, dict[str, Any]] = {
     "digits": {"source": ROOT / "examples" / "digits", "targets": (0.85, 0.9, 0.95)},
     "minimal": {"source": None, "targets": (-1.0, -0.3, -0.1)},
 }
+
+
+def mutator_of(exp: Path) -> Proposer:
+    """The built-in mutator with the experiment's settings, whatever its kind says (the
+    template and the demo say "auto": the portfolio, a method of its own here)."""
+    config = load_config(exp)
+    mutate = config.proposer.model_copy(update={"kind": "mutate", "auto": None})
+    return wiring.build_proposer(config.model_copy(update={"proposer": mutate}), exp)
+
+
 METHODS: dict[str, Callable[[Path], Proposer]] = {
-    "mutate": lambda exp: wiring.build_proposer(load_config(exp), exp),
+    "mutate": mutator_of,
     "tpe": lambda exp: OptunaProposer(sampler="tpe"),
     "random": lambda exp: OptunaProposer(sampler="random"),
     "mix": lambda exp: MixedProposer(

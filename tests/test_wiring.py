@@ -199,3 +199,29 @@ def test_the_run_context_hides_held_out_and_gate_metrics_from_the_search(
     scratch = Path(tempfile.gettempdir()) / "evoforge-scratch" / f"r1-{os.getpid()}"
     assert ctx.scratch_root == scratch
     assert ctx.task_hashes == {}
+
+
+def test_kind_auto_builds_the_portfolio_with_its_default_members_and_the_llm_when_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evoforge.proposers.local import LocalSearch
+    from evoforge.proposers.portfolio import PortfolioProposer
+
+    built = build_proposer(config_of(proposer={"kind": "auto", "sigma": 0.3}), Path("."))
+    assert isinstance(built, PortfolioProposer)
+    assert [m.name for m in built.members] == ["tpe", "gp", "local"]
+    tpe, gp, local = built.members
+    assert isinstance(tpe, OptunaProposer) and tpe.sampler == "tpe" and tpe.base == "seed"
+    assert isinstance(gp, OptunaProposer) and gp.sampler == "gp"
+    assert isinstance(local, LocalSearch) and local.sigma == 0.3 and built.local == {"local"}
+    monkeypatch.setenv("EVO_KEY", "k")
+    chosen = build_proposer(
+        config_of(proposer={"kind": "auto", "llm": LLM,
+                            "auto": {"members": ["local", "cmaes"], "cost": "candidates"}}),
+        Path("."),
+    )  # fmt: skip
+    assert isinstance(chosen, PortfolioProposer) and chosen.cost == "candidates"
+    assert [m.name for m in chosen.members] == ["local", "cmaes"]  # named members only
+    with_llm = build_proposer(config_of(proposer={"kind": "auto", "llm": LLM}), Path("."))
+    assert isinstance(with_llm, PortfolioProposer)
+    assert [m.name for m in with_llm.members] == ["tpe", "gp", "local", "llm"]

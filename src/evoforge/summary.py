@@ -41,6 +41,7 @@ def run_summary(
         weak = [k for k, v in sandbox.items() if not str(v).startswith("on")]
         rows.append(("sandbox", "all layers on" if not weak else "missing: " + ", ".join(weak)))
     rows.extend(llm_rows(archive, config))
+    rows.extend(portfolio_rows(archive))
     rows.extend(proposer_rows(archive))
     rows.extend(operator_rows(archive))
     rows.extend(search_rows(archive))
@@ -196,6 +197,42 @@ def proposer_rows(archive: Archive) -> list[tuple[str, str]]:
     state: Mapping[str, Any] = archive.get_meta("proposer_state", {}) or {}
     bandit = state.get("mix_bandit")
     return _arm_rows("proposer", bandit) if isinstance(bandit, Mapping) else []
+
+
+def portfolio_members(archive: Archive) -> list[dict[str, Any]]:
+    """What each member of the default portfolio (``kind = "auto"``) did so far: its
+    proposals, how many improved the run's best, by how much in all, and the seconds of
+    evaluation they cost; ``[]`` for other proposers. Shared by status, dashboard, report."""
+    state: Mapping[str, Any] = archive.get_meta("proposer_state", {}) or {}
+    own = state.get("portfolio")
+    payoff = own.get("payoff") if isinstance(own, Mapping) else None
+    if not isinstance(payoff, Mapping):
+        return []
+    out = []
+    for name, s in payoff.items():
+        if not isinstance(s, Mapping) or not s.get("total_pulls"):
+            continue
+        out.append({
+            "member": str(name),
+            "proposals": int(s.get("total_pulls", 0)),
+            "improved": int(s.get("total_wins", 0)),
+            "gain": float(s.get("gain", 0.0)),
+            "seconds": float(s.get("total_seconds", 0.0)),
+        })  # fmt: skip
+    return out
+
+
+def portfolio_rows(archive: Archive) -> list[tuple[str, str]]:
+    """``member_<name>`` rows of :func:`portfolio_members`, for ``status``."""
+    rows = []
+    for m in portfolio_members(archive):
+        n = m["proposals"]
+        rows.append((
+            f"member_{m['member']}",
+            f"{n} proposals, {m['improved']} improved the best (gain {m['gain']:.4g}), "
+            f"{m['seconds'] / n:.2f} s each",
+        ))  # fmt: skip
+    return rows
 
 
 def _arm_rows(prefix: str, bandit: Mapping[str, Any]) -> list[tuple[str, str]]:

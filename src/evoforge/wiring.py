@@ -170,11 +170,61 @@ def build_proposer(config: Config, experiment: Path, *, policy: Decider | None =
             task=config.task,
             seed=config.experiment.seed,
         )
+    if p.kind == "auto":
+        return build_portfolio(config, experiment, policy=policy)
     if p.kind == "mix":
         from evoforge.proposers.mix import MixedProposer
 
         return MixedProposer([(one(m.kind), m.weight) for m in p.mix], adapt=p.adapt)
     return one(p.kind)
+
+
+DEFAULT_MEMBERS = ("tpe", "gp", "local")
+"""The portfolio when ``[proposer.auto] members`` is not set (the LLM joins when configured)."""
+LOCAL_WEIGHTS: Mapping[str, float] = {"resample": 0.5}
+"""The portfolio's mutator moves near its parent: a redraw of one setting over its
+whole range is what TPE's samples already do."""
+SAMPLER_OPTIONS: Mapping[str, Mapping[str, object]] = {
+    "tpe": {"multivariate": True, "constant_liar": True},
+    "gp": {"n_startup_trials": 5},
+}
+"""The portfolio's samplers: TPE models all parameters together and counts running
+trials as poor (parallel workers do not ask for the same region); the GP starts
+modelling after 5 results of any member (its default is 10 of its own)."""
+
+
+def build_portfolio(config: Config, experiment: Path, *, policy: Decider | None) -> Proposer:
+    """``kind = "auto"``: the portfolio of ``[proposer.auto]`` (default: TPE, local moves,
+    and the LLM when one is configured)."""
+    from evoforge.config import AutoSection
+    from evoforge.proposers.optuna import OptunaProposer
+    from evoforge.proposers.portfolio import PortfolioProposer
+
+    p = config.proposer
+    auto = p.auto or AutoSection()
+    names = list(auto.members) or list(DEFAULT_MEMBERS) + (["llm"] if p.llm is not None else [])
+    members: list[Proposer] = []
+    for name in names:
+        member: Proposer
+        if name == "local":
+            from evoforge.proposers.local import LocalSearch
+
+            local = Mutator(crossover_rate=p.crossover_rate, multi_rate=0.1, sigma=p.sigma,
+                            operator_weights=LOCAL_WEIGHTS)  # fmt: skip
+            member = LocalSearch(wrap_mutator(local, config, policy), local)
+        elif name == "llm":
+            from evoforge.proposers.llm import build_llm_proposer
+
+            assert p.llm is not None  # the config's rule
+            fallback = Mutator(crossover_rate=p.crossover_rate, multi_rate=p.multi_rate,
+                               sigma=p.sigma)  # fmt: skip
+            member = build_llm_proposer(p.llm, experiment=experiment, fallback=fallback)
+        else:
+            options = dict(SAMPLER_OPTIONS.get(name, {}))
+            member = OptunaProposer(sampler=name, sampler_options=options, base="seed")
+        member.name = name
+        members.append(member)
+    return PortfolioProposer(members, local=["local"], discount=auto.discount, cost=auto.cost)
 
 
 def sandbox_strength(layers: str, allow_weak: bool) -> Mapping[str, str]:

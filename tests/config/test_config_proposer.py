@@ -88,3 +88,18 @@ def test_the_readme_configs_parse() -> None:
             snippet = '[proposer]\nkind = "llm"\n' + snippet
         parsed = config(tomllib.loads(snippet)["proposer"])
         assert parsed.proposer.llm.models
+
+
+def test_kind_auto_parses_its_table_and_refuses_what_does_not_fit() -> None:
+    c = config({"kind": "auto", "auto": {"members": ["tpe", "local"], "discount": 0.9}})
+    assert c.proposer.auto is not None and c.proposer.auto.members == ["tpe", "local"]
+    assert c.proposer.auto.cost == "seconds" and c.proposer.kinds == {"auto"}
+    assert 'set kind = "auto"' in refused({"kind": "mutate", "auto": {"members": ["tpe"]}})
+    assert "members named twice: tpe" in refused(
+        {"kind": "auto", "auto": {"members": ["tpe", "tpe"]}}
+    )
+    assert "tpee" in refused({"kind": "auto", "auto": {"members": ["tpee"]}})
+    assert "needs a [proposer.llm] table" in refused({"kind": "auto", "auto": {"members": ["llm"]}})
+    assert "discount" in refused({"kind": "auto", "auto": {"discount": 0}})
+    with_llm = config({"kind": "auto", "llm": {"models": [MODEL]}})
+    assert with_llm.proposer.kinds == {"auto", "llm"}

@@ -277,3 +277,25 @@ def test_a_real_run_with_kind_optuna_stops_and_resumes_from_its_archive(
     assert sorted(trials[c.extra["optuna_trial"]]["candidate"] for c in children) == sorted(
         c.id for c in children
     )
+
+
+def test_the_gp_sampler_asks_on_one_torch_thread_and_gives_the_threads_back() -> None:
+    import optuna
+    import torch
+
+    seen: list[int] = []
+    real = optuna.Study.ask
+
+    def spy(study: object, *args: object, **kwargs: object) -> object:
+        seen.append(torch.get_num_threads())
+        return real(study, *args, **kwargs)  # type: ignore[arg-type]
+
+    before = torch.get_num_threads()
+    gp = OptunaProposer(sampler="gp")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(optuna.Study, "ask", spy)
+        for i in range(3):
+            p = gp.propose([seed_parent()], FEEDBACK, random.Random(i))
+            gp.tell(finished(i + 2, p.files, p.meta, float(i)), [seed_parent().candidate], FEEDBACK)
+    assert seen and set(seen) == {1}
+    assert torch.get_num_threads() == before

@@ -18,6 +18,7 @@ from evoforge.config.load import (
 )
 from evoforge.config.proposer import (
     AutoMLSection,
+    AutoSection,
     LLMModelSection,
     LLMSection,
     MixMember,
@@ -44,6 +45,7 @@ __all__ = [
     "CONFIG_NAME",
     "REMOVED",
     "AutoMLSection",
+    "AutoSection",
     "BudgetSection",
     "Config",
     "ConfigError",

@@ -143,13 +143,40 @@ class AutoMLSection(_Section):
     """Search fitness that ends the search once confirmed (default: the preset's)."""
 
 
+AUTO_MEMBERS = ("tpe", "gp", "cmaes", "random", "local", "llm")
+
+
+class AutoSection(_Section):
+    """``[proposer.auto]``: the members of the default portfolio and how it shares out
+    proposals (see :class:`~evoforge.proposers.portfolio.PortfolioProposer`)."""
+
+    members: list[Literal["tpe", "gp", "cmaes", "random", "local", "llm"]] = []
+    """The members, each once. Empty (the default): TPE over the declared parameters,
+    the mutator's local moves around the best, and the LLM when [proposer.llm] is set.
+    "gp", "cmaes" and "random" are Optuna's samplers of those names."""
+    discount: float = Field(default=0.95, gt=0, le=1)
+    """How much every result discounts what each member paid off before (1: never)."""
+    cost: Literal["seconds", "candidates"] = "seconds"
+    """What a proposal costs: its evaluation's seconds (or the member's time to propose
+    it, where longer), or 1 ("candidates": the same choices on every run, one worker)."""
+
+    @field_validator("members")
+    @classmethod
+    def _once(cls, members: list[str]) -> list[str]:
+        twice = sorted({m for m in members if members.count(m) > 1})
+        if twice:
+            raise ValueError(f"members named twice: {', '.join(twice)}")
+        return members
+
+
 class MixMember(_Section):
     kind: Literal["mutate", "llm", "optuna"]
     weight: float = Field(default=1.0, gt=0)
 
 
 class ProposerSection(_Section):
-    kind: Literal["mutate", "llm", "optuna", "mix", "automl"] = "mutate"
+    kind: Literal["auto", "mutate", "llm", "optuna", "mix", "automl"] = "mutate"
+    """ "auto" (what ``evoforge init`` writes): the portfolio of ``[proposer.auto]``."""
     crossover_rate: float = Field(default=0.15, ge=0, le=1)
     multi_rate: float = Field(default=0.2, ge=0, le=1)
     sigma: float = Field(default=0.5, gt=0)
@@ -162,17 +189,26 @@ class ProposerSection(_Section):
     llm: LLMSection | None = None
     optuna: OptunaSection | None = None
     automl: AutoMLSection | None = None
+    auto: AutoSection | None = None
     mix: list[MixMember] = []
     """With kind = "mix": the proposers drawn from, e.g. ``[{ kind = "mutate", weight = 2 },
     { kind = "optuna" }]``; each kind once; their settings are the sections above."""
 
     @property
     def kinds(self) -> set[str]:
-        """The proposer kinds this section uses (the members of a mix)."""
-        return {m.kind for m in self.mix} if self.kind == "mix" else {self.kind}
+        """The proposer kinds this section uses (the members of a mix; "llm" in a portfolio
+        when [proposer.llm] is set or named)."""
+        if self.kind == "mix":
+            return {m.kind for m in self.mix}
+        if self.kind == "auto":
+            named = (self.auto or AutoSection()).members
+            return {"auto"} | ({"llm"} if self.llm is not None or "llm" in named else set())
+        return {self.kind}
 
     @model_validator(mode="after")
     def _llm_when_llm(self) -> ProposerSection:
+        if self.kind == "auto" and "llm" in self.kinds and self.llm is None:
+            raise ValueError('the portfolio\'s "llm" member needs a [proposer.llm] table')
         if "llm" in self.kinds and self.llm is None:
             raise ValueError('kind = "llm" needs a [proposer.llm] table with its models')
         if "llm" not in self.kinds and self.llm is not None:
@@ -181,6 +217,8 @@ class ProposerSection(_Section):
             raise ValueError(
                 f'[proposer.optuna] is set but kind = "{self.kind}": set kind = "optuna"'
             )
+        if self.kind != "auto" and self.auto is not None:
+            raise ValueError(f'[proposer.auto] is set but kind = "{self.kind}": set kind = "auto"')
         if self.kind != "automl" and self.automl is not None:
             raise ValueError(
                 f'[proposer.automl] is set but kind = "{self.kind}": set kind = "automl"'

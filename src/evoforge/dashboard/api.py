@@ -28,7 +28,7 @@ from evoforge.program import unified_diff
 from evoforge.stream.store import DB as STREAM_DB
 from evoforge.stream.store import StreamStore
 from evoforge.stream.view import live_watcher, stream_rows, stream_series
-from evoforge.summary import elapsed_seconds, hidden_kinds
+from evoforge.summary import elapsed_seconds, hidden_kinds, portfolio_members
 from evoforge.summary import run_state as summary_state
 
 AUDIT_TAIL = 200
@@ -156,6 +156,7 @@ def overview(run: RunDir) -> dict[str, Any]:
                 for m in archive.champion_history()
             ],
             "approvals": approvals,
+            "portfolio": portfolio_members(archive),
             "audit": audit_view(run, archive),
             "now": time.time(),
         }

@@ -64,6 +64,11 @@ def render_report(run: RunDir) -> str:
             f"Champion #{champ['id'] if champ else '–'} against the seed",
             _diff(diff),
         ),
+        *(
+            [("members", "Search members (which paid off)", _members(ov["portfolio"]))]
+            if ov["portfolio"]
+            else []
+        ),
         ("flags", "Flags and rejections", _flags(rows, ov)),
         ("approvals", "Approvals and champion history", _approvals(ov)),
         ("audit", "Audit trail", _audit(ov["audit"])),
@@ -130,6 +135,23 @@ def _summary(ov: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
             )
         )
     return table(["", ""], pairs, header=False)
+
+
+def _members(members: Sequence[Mapping[str, Any]]) -> str:
+    """The default portfolio's members: proposals, improvements of the best, cost."""
+    return table(
+        ["member", "proposals", "improved the best", "gain in all", "seconds each"],
+        [
+            (
+                m["member"],
+                str(m["proposals"]),
+                str(m["improved"]),
+                f"{m['gain']:.4g}",
+                f"{m['seconds'] / m['proposals']:.2f}",
+            )
+            for m in members
+        ],
+    )
 
 
 def _diff(text: str) -> str:

@@ -129,6 +129,12 @@ class Proposer(abc.ABC):
         """See a finished child another proposer wrote (a mix calls it on the members
         that did not write ``child``; e.g. Optuna remembers its score). Default: nothing."""
 
+    def learn(self, child: Candidate, files: Files, feedback: Feedback) -> None:
+        """See a finished child another proposer wrote, with its code (a portfolio calls
+        it on the members that did not write ``child``; e.g. Optuna adds it to its model
+        as a trial). Default: :meth:`observe`."""
+        self.observe(child, feedback)
+
     def state(self) -> Mapping[str, Any]:
         """JSON-able learned state, saved in the archive so a resumed run keeps it."""
         return {}

@@ -56,6 +56,11 @@ function renderTiles(ov, rows) {
     tile("sandbox", weak.length ? "weaker" : "all layers on", "sandbox",
       weak.length ? "missing: " + weak.join(", ") : (ov.allow_weak ? "weak allowed" : "")),
   );
+  if (ov.portfolio && ov.portfolio.length) {
+    const lead = ov.portfolio.reduce((a, m) => (m.improved > a.improved ? m : a));
+    box.append(tile("search members", lead.member, "portfolio",
+      ov.portfolio.map((m) => m.member + ": " + m.improved + " of " + m.proposals + " improved the best").join(" · ")));
+  }
   if (tokens || ov.llm_budget.max_tokens) {
     box.append(tile("LLM tokens · cost", tokens + " · " + cost.toFixed(4), "llm",
       (ov.llm_budget.max_tokens ? "of " + ov.llm_budget.max_tokens + " tokens" : "") +
