@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,26 @@ def test_the_portfolio_hands_every_other_members_child_to_tpe_with_its_code() ->
     assert len([t for t in tpe._study.trials if t.value is not None]) == len(hashes)
 
 
+def test_a_duplicate_of_a_running_child_does_not_take_its_code_from_the_samplers() -> None:
+    tpe = OptunaProposer(sampler="tpe")
+    tpe.name = "tpe"
+    same = Fixed("same", 5)
+    portfolio = PortfolioProposer([same, tpe])
+    first, second = None, None
+    rng = random.Random(0)
+    while first is None or second is None:  # two proposals of the same program
+        p = portfolio.propose([Parent(SEED_RECORD, SEED)], FEEDBACK, rng)
+        if p.meta[STATE_KEY] == "same":
+            first, second = (p, None) if first is None else (first, p)
+        else:
+            portfolio.tell(finish(p, 40 + rng.randrange(100), -50.0), [SEED_RECORD], FEEDBACK)
+    assert first.files == second.files
+    duplicate = replace(finish(second, 90, None), status=Status.DUPLICATE)
+    portfolio.tell(duplicate, [SEED_RECORD], FEEDBACK)  # told first: the loop found it running
+    portfolio.tell(finish(first, 91, -1.0), [SEED_RECORD], FEEDBACK)
+    assert code_hash(first.files) in {t.hash for t in tpe._trials.values() if t.state == "complete"}
+
+
 def run_rounds(
     portfolio: PortfolioProposer, rng: random.Random, first_id: int, n: int
 ) -> list[dict[str, object]]:
@@ -277,3 +298,50 @@ def test_a_real_run_with_kind_auto_stops_resumes_and_shows_its_members(
     members = api.overview(run)["portfolio"]
     assert {m["member"] for m in members} == {k.removeprefix("member_") for k in shown}
     assert "Search members (which paid off)" in render_report(run)
+
+
+def test_an_llm_member_on_a_replay_server_shares_the_run_and_the_samplers_learn_its_edits(
+    minimal_experiment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kind = "auto" with [proposer.llm]: the LLM joins the portfolio (a real HTTP server
+    on loopback, replaying edits), its children are TPE trials too, status names it."""
+    import re as re_
+
+    from evoforge import session
+    from evoforge.archive import SQLiteArchive
+    from evoforge.summary import run_summary
+    from evoforge.testing import RecordedRequest, ReplayServer
+
+    target = {"A": "1.5", "B": "-2.0", "C": "0.75"}
+
+    def improve(request: RecordedRequest) -> str:
+        program = request.prompt.split("## The program", 1)[1]
+        for name, want in target.items():
+            m = re_.search(rf"^{name} = (\S+)(.*)$", program, re_.M)
+            if m is not None and m.group(1) != want:
+                new = f"{name} = {want}{m.group(2)}"
+                return f"<<<<<<< SEARCH\n{m.group(0)}\n=======\n{new}\n>>>>>>> REPLACE\n"
+        return "Nothing left to improve."
+
+    exp = minimal_experiment
+    monkeypatch.setenv("EVOFORGE_PORTFOLIO_KEY", "sk-replay-portfolio")
+    with ReplayServer([], default=improve, api_key="sk-replay-portfolio") as server:
+        text = (exp / "evoforge.toml").read_text().replace("candidates = 40", "candidates = 14")
+        text = text.replace(
+            'kind = "mutate"',
+            'kind = "auto"\n\n[proposer.auto]\nmembers = ["tpe", "local", "llm"]\n\n'
+            f'[proposer.llm]\n[[proposer.llm.models]]\nname = "replay"\nbase_url = "{server.url}"\n'
+            'api_key_env = "EVOFORGE_PORTFOLIO_KEY"',
+        )
+        (exp / "evoforge.toml").write_text(text + '\n[sandbox]\nlayers = "process"\n')
+        outcome = session.start(exp)
+    assert outcome.reason == "finished"
+    with SQLiteArchive(outcome.run.archive, readonly=True) as archive:
+        children = [c for c in archive.candidates() if c.parent_ids and c.status.was_evaluated()]
+        state = archive.get_meta("proposer_state")
+        rows = dict(run_summary(archive, run_path="r"))
+    by_llm = [c for c in children if c.operator.startswith("llm-")]
+    assert by_llm and server.requests
+    tpe_done = {t["hash"] for t in state["tpe"]["trials"] if t["state"] != "pending"}
+    assert {c.code_hash for c in by_llm if c.status == Status.SUCCEEDED} <= tpe_done
+    assert "member_llm" in rows and "llm_tokens" in rows

@@ -12,7 +12,8 @@ Every member learns from every result: the member that wrote a child is told
 (``tell``) with its own operator name; the others are given the child *with its
 code* (``learn``), so a model-based member adds children of the mutator or the LLM
 to its model as if they were its own trials. The portfolio knows the code because
-it handed it to the loop; it keeps it until the child is told (in ``state()``, so a
+it handed it to the loop; it keeps it, under the proposal's number
+(``meta["portfolio_proposal"]``), until the child is told (in ``state()``, so a
 resumed run still passes it on).
 
 A member that cannot propose now (``ProposalError``, e.g. TPE on a program with no
@@ -32,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from evoforge.candidate import Candidate, Status, code_hash
+from evoforge.candidate import Candidate, Status
 from evoforge.proposers._base import (
     Feedback,
     Parent,
@@ -44,6 +45,8 @@ from evoforge.proposers._base import (
 )
 from evoforge.proposers.payoff import DISCOUNT, PayoffBandit
 
+PROPOSAL_KEY = "portfolio_proposal"
+"""The proposal's number in ``meta``: how a child told later finds its entry."""
 STATE_KEY = "portfolio"
 """Where ``state()`` keeps the portfolio's own record beside its members' states."""
 _VERSION = 1
@@ -87,7 +90,8 @@ class PortfolioProposer(Proposer):
         self.wants_context = bool(self.local) or any(m.wants_context for m in members)
         self.bandit = PayoffBandit(names, discount=discount)
         self._best: float | None = None
-        self._pending: dict[str, dict[str, Any]] = {}  # code hash -> member and files
+        self._pending: dict[str, dict[str, Any]] = {}  # proposal number -> member, files
+        self._proposed = 0
         self._exhausted: dict[str, str] = {}
 
     @property
@@ -122,12 +126,13 @@ class PortfolioProposer(Proposer):
                 continue
             files = dict(p.files)
             spent = round(self.clock() - began, 4)
-            self._pending[code_hash(files)] = {"member": name, "files": files, "spent": spent}
+            self._proposed += 1
+            self._pending[str(self._proposed)] = {"member": name, "files": files, "spent": spent}
             return Proposal(
                 files=files,
                 operator=f"{name}-{p.operator}",
                 note=p.note,
-                meta={**p.meta, STATE_KEY: name},
+                meta={**p.meta, STATE_KEY: name, PROPOSAL_KEY: self._proposed},
             )
         if len(self._exhausted) == len(self.members):
             reasons = "; ".join(f"{k}: {v}" for k, v in self._exhausted.items())
@@ -138,7 +143,9 @@ class PortfolioProposer(Proposer):
 
     def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:
         owner = child.extra.get(STATE_KEY)
-        entry = self._pending.pop(child.code_hash, None)
+        # By the proposal's number, not its code: a duplicate of a child still running
+        # must not take that child's entry.
+        entry = self._pending.pop(str(child.extra.get(PROPOSAL_KEY)), None)
         files = entry["files"] if entry is not None else None
         score = _score(child, feedback.objective)
         sign = 1.0 if feedback.direction == "maximize" else -1.0
@@ -172,6 +179,7 @@ class PortfolioProposer(Proposer):
             "payoff": self.bandit.state(),
             "best": self._best,
             "pending": dict(self._pending),
+            "proposed": self._proposed,
             "exhausted": dict(self._exhausted),
         }
         return states
@@ -199,6 +207,8 @@ class PortfolioProposer(Proposer):
                 for h, e in pending.items()
                 if isinstance(e, Mapping) and isinstance(e.get("files"), Mapping)
             }
+        proposed = own.get("proposed")
+        self._proposed = proposed if isinstance(proposed, int) else 0
         exhausted = own.get("exhausted")
         if isinstance(exhausted, Mapping):
             self._exhausted = {str(k): str(v) for k, v in exhausted.items()}
