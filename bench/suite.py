@@ -1,23 +1,33 @@
 """Benchmark suite: every search method on every suite task, same budgets and seeds.
 
 Tasks: ``digits`` (examples/digits) and ``minimal`` (the curve fit of the
-``minimal`` template), as bench/baselines.py runs them, and the five experiments
+``minimal`` template), as bench/baselines.py runs them, and the six experiments
 under bench/suite/: ``breast_cancer`` and ``wine`` (scikit-learn pipelines on
 bundled data sets, validation accuracy searched, test accuracy held out) and
 ``branin``, ``hartmann6``, ``rosenbrock10`` (synthetic functions with known
 minima, evaluated by the trusted task at the point the program reports; their
-held-out metric is the same value, as they have no noise and no data to split).
+held-out metric is the same value, as they have no noise and no data to split),
+and ``openevolve_minimize``, a folder in OpenEvolve's format (``initial_program.py``,
+``evaluator.py``, ``config.yaml``) that each run converts into its copy with evoforge's
+own importer (``import_openevolve``, what ``evoforge init DEST --from-openevolve SRC``
+runs), so it runs in OpenEvolve compatibility mode (no held-out metric). Its evolve
+block holds a weak search whose literals carry no ``# evolve:`` annotation, as an
+OpenEvolve user writes them: only the mutator-based methods can change them.
 
 Methods: ``auto`` (``kind = "auto"`` written into the copy's ``[proposer]`` and
 built by ``wiring.build_proposer``, as a user's run would), ``mutate`` (the
 experiment's own mutator), and Optuna's ``tpe``, ``cmaes`` and ``random``
 samplers swapped in (``OptunaProposer``). A method that cannot be built (a
-config error: e.g. a proposer kind this checkout does not have yet) is reported
-on stderr and as an ``error`` row, and the suite goes on with the others.
+config error: e.g. a proposer kind this checkout does not have yet), or whose run
+ends with the proposer exhausted before it made one candidate to run (only the
+seed evaluated: the Optuna samplers on ``openevolve_minimize``, which has no
+declared parameter), is reported on stderr and as an ``error`` row, is not run
+again for that task's other seeds, and the suite goes on with the others.
 
 Each (task, method, seed) is one real evoforge run (``session.start``) of a copy
 of the experiment with bench/baselines.py's ``configure``: the task's budget (its
-evoforge.toml's ``[budget] candidates`` unless ``--budget``), the seed, the
+evoforge.toml's ``[budget] candidates``, for openevolve_minimize the converted
+config.yaml's ``max_iterations``, unless ``--budget``), the seed, the
 workers, no confirmation re-runs and the process-level sandbox. The seed program
 counts as the first candidate. Per run it records: the candidates evaluated when
 the best-so-far first reached each of the task's targets (None if never), the
@@ -36,7 +46,9 @@ Targets (objective values; maximize everywhere):
 - breast_cancer: val accuracy 0.96 / 0.98 / 0.99 (114 validation rows: 4, 2 and 1 errors);
 - wine: val accuracy 0.9 / 0.95 / 0.975 (48 validation rows: 4, 2 and 1 errors);
 - branin, hartmann6, rosenbrock10: the remaining gap to the optimum, 10 % / 1 % / 0.1 %
-  of the seed program's: target f = f* + frac * (f(seed) - f*), objective -f.
+  of the seed program's: target f = f* + frac * (f(seed) - f*), objective -f;
+- openevolve_minimize: combined_score (minus the mean over 5 fixed seeds of f, f* = 0)
+  -1 / -0.3 / -0.05; the seed program scores -4.1946.
 
 ``--summary FILE`` prints, per task, a markdown table (per method: runs,
 candidates to each target as the median over seeds with how many seeds reached
@@ -44,14 +56,16 @@ it, a seed that never reached counting as more than the budget; best at budget
 and the held-out metric of that best, mean ± sd; CPU and wall seconds per run
 and CPU seconds per candidate), then one table of candidates-to-target ratios
 against TPE. The ratio is a **ratio of medians**: for each task, the hardest
-target at which both the method's and TPE's median candidates-to-target are
-finite (reached by at least half of their seeds), method median / TPE median;
-below 1 means the method needed fewer candidates than TPE. Where no target has
-both medians finite the cell says which of the two reaches a target, if either.
-The last row is the median of the ratios over the tasks that have one.
+target that the method's or TPE's median candidates-to-target reaches (reached by
+at least half of its seeds), method median / TPE median, a median past the budget
+counted as budget + 1: "≤" marks a ratio where TPE's median is past the budget
+(so the true ratio is at most that), "≥" one where the method's is. Below 1
+means the method needed fewer candidates than TPE. The last row is the median of the ratios over the tasks that have one
+(openevolve_minimize has none: TPE cannot run on it, so its cells say ``- (no tpe runs)``).
 
     .venv/bin/python bench/suite.py --seeds 5 --resume           # everything (hours)
     .venv/bin/python bench/suite.py --tasks branin,wine --methods mutate,tpe --seeds 1 --budget 20
+    .venv/bin/python bench/suite.py --tasks openevolve_minimize --methods auto,mutate --seeds 2
     .venv/bin/python bench/suite.py --summary bench/suite-results.jsonl
 """
 
@@ -78,6 +92,7 @@ from baselines import configure, mutator_of, reach
 from evoforge import session, wiring
 from evoforge.archive import SQLiteArchive
 from evoforge.candidate import Status
+from evoforge.compat import import_openevolve
 from evoforge.config import ConfigError, load_config
 from evoforge.proposers import Proposer
 from evoforge.proposers.optuna import OptunaProposer
@@ -119,6 +134,13 @@ TASKS: dict[str, dict[str, Any]] = {
         "targets": gap_targets(0.0, 3636.0),
         "labels": GAP_LABELS,
     },
+    # An OpenEvolve folder, converted by evoforge's importer into each run's copy; its
+    # literals are undeclared, so the Optuna samplers have no space. Seed: mean f = 4.1946.
+    "openevolve_minimize": {
+        "source": SUITE / "openevolve_minimize",
+        "openevolve": True,
+        "targets": (-1.0, -0.3, -0.05),
+    },
 }
 
 
@@ -157,15 +179,26 @@ def source_dir(task: str) -> Path:
 
 
 def default_budget(task: str) -> int:
-    """The candidate budget in the task's own evoforge.toml."""
-    budget = load_config(source_dir(task)).budget.candidates
+    """The candidate budget in the task's own evoforge.toml (an OpenEvolve folder's: in
+    the one its conversion writes, from config.yaml's ``max_iterations``)."""
+    if TASKS[task].get("openevolve"):
+        with tempfile.TemporaryDirectory(prefix=f"evoforge-suite-{task}-") as tmp:
+            copy_experiment(task, Path(tmp) / "exp")
+            budget = load_config(Path(tmp) / "exp").budget.candidates
+    else:
+        budget = load_config(source_dir(task)).budget.candidates
     if budget is None:
         raise SystemExit(f"{task}: its evoforge.toml sets no [budget] candidates; pass --budget")
     return budget
 
 
 def copy_experiment(task: str, dest: Path) -> None:
-    """The experiment's top-level .py and .toml files (what baselines.py copies too)."""
+    """The experiment's top-level .py and .toml files (what baselines.py copies too); an
+    OpenEvolve folder is converted into ``dest`` by evoforge's importer instead (what
+    ``evoforge init DEST --from-openevolve SRC`` runs), with no LLM proposer."""
+    if TASKS[task].get("openevolve"):
+        import_openevolve(source_dir(task), dest, use_llm=False)
+        return
     dest.mkdir(parents=True)
     for item in source_dir(task).iterdir():
         if item.is_file() and item.name.endswith((".py", ".toml")):
@@ -179,7 +212,9 @@ def _cpu() -> tuple[float, float]:
 
 
 def one_run(task: str, method: str, seed: int, budget: int, workers: int) -> dict[str, Any]:
-    """One evoforge run; raises MethodUnavailable if the method's proposer cannot be built."""
+    """One evoforge run; raises MethodUnavailable if the method's proposer cannot be built,
+    or if it gave up without making one candidate to run (only the seed was evaluated: e.g.
+    an Optuna sampler on a program with no declared parameter)."""
     with tempfile.TemporaryDirectory(prefix=f"evoforge-suite-{task}-") as tmp:
         exp = Path(tmp) / "exp"
         copy_experiment(task, exp)
@@ -198,6 +233,8 @@ def one_run(task: str, method: str, seed: int, budget: int, workers: int) -> dic
         with SQLiteArchive(outcome.run.archive, readonly=True) as archive:
             every = list(archive.candidates())
         done = [c for c in every if c.status.was_evaluated()]
+        if len(done) <= 1 and outcome.reason.startswith("proposer exhausted"):
+            raise MethodUnavailable(f"the proposer made nothing to run: {outcome.reason}")
         scores = [
             c.score(config.task.objective) if c.status == Status.SUCCEEDED else None for c in done
         ]
@@ -291,21 +328,31 @@ def task_table(task: str, rows: list[dict[str, Any]]) -> list[str]:
 
 
 def ratio(task: str, rows: list[dict[str, Any]], method: str) -> tuple[float, str] | None:
-    """Method median / TPE median at the hardest target both medians reach, and that target."""
+    """Method median / TPE median at the hardest target either median reaches, and that
+    target, prefixed "≤" where TPE's median is past the budget (counted as budget + 1, so
+    the ratio is at most that) or "≥" where the method's is; None if neither reaches one."""
     mine = [r for r in rows if r["method"] == method]
     base = [r for r in rows if r["method"] == RATIO_BASE]
     if not mine or not base:
         return None
+    budget = max(r["budget"] for r in mine + base)
     for target, label in reversed(list(zip(TASKS[task]["targets"], _labels(task), strict=True))):
         a, _ = _median_reach(mine, str(target))
         b, _ = _median_reach(base, str(target))
-        if math.isfinite(a) and math.isfinite(b):
-            return a / b, label
+        if not (math.isfinite(a) or math.isfinite(b)):
+            continue
+        bound = "≤" if not math.isfinite(b) else "≥" if not math.isfinite(a) else ""
+        a, b = (x if math.isfinite(x) else budget + 1 for x in (a, b))
+        return a / b, f"{bound}|{label}"
     return None
 
 
 def _one_sided(task: str, rows: list[dict[str, Any]], method: str) -> str:
     """Where no target has both medians: which of the two reaches one (its easiest), if any."""
+    if any(r["method"] == method for r in rows) and not any(
+        r["method"] == RATIO_BASE for r in rows
+    ):
+        return f" (no {RATIO_BASE} runs)"
     for who in (method, RATIO_BASE):
         mine = [r for r in rows if r["method"] == who]
         if not mine:
@@ -322,9 +369,10 @@ def ratio_table(by_task: dict[str, list[dict[str, Any]]]) -> list[str]:
     out = [
         f"### candidates-to-target, ratio of medians against {RATIO_BASE} (below 1: fewer)",
         "",
-        "Each cell: method median / TPE median at the hardest target both medians reach "
-        "(that target in brackets); - where there is none (then which of the two reaches a "
-        "target, if either does) or where either has no runs.",
+        "Each cell: method median / TPE median at the hardest target that either median "
+        "reaches (that target in brackets; a median past the budget counts as budget + 1, "
+        "so ≤ marks a ratio that is at most that, TPE not reaching the target, and ≥ one "
+        "that is at least that); - where neither reaches a target or either has no runs.",
         "",
         "| task | " + " | ".join(methods) + " |",
         "|" + " --- |" * (len(methods) + 1),
@@ -338,7 +386,8 @@ def ratio_table(by_task: dict[str, list[dict[str, Any]]]) -> list[str]:
                 cells.append("-" + _one_sided(task, rows, m))
             else:
                 per_method[m].append(got[0])
-                cells.append(f"{got[0]:.2f} ({got[1]})")
+                bound, label = got[1].split("|", 1)
+                cells.append(f"{bound}{got[0]:.2f} ({label})")
         out.append(f"| {task} | " + " | ".join(cells) + " |")
     medians = [
         f"{statistics.median(v):.2f} (n={len(v)})" if v else "-" for v in per_method.values()
@@ -359,7 +408,7 @@ def summarize(rows: list[dict[str, Any]]) -> str:
     if by_task:
         out += ratio_table(by_task)
     if errors:
-        out.append("### runs that could not start")
+        out.append("### runs that could not start (or whose proposer made nothing to run)")
         out.append("")
         seen: dict[tuple[str, str], list[str]] = {}
         for r in errors:
@@ -430,8 +479,8 @@ def main() -> None:
                     unavailable[task, method] = str(exc)
                     row = {"task": task, "method": method, "seed": seed,
                            "budget": budgets[task], "error": str(exc)}  # fmt: skip
-                    print(f"{task} {method}: cannot build the proposer, skipping this method "
-                          f"for this task: {exc}", file=sys.stderr, flush=True)  # fmt: skip
+                    print(f"{task} {method}: cannot build the proposer or it proposes nothing, "
+                          f"skipping this method for this task: {exc}", file=sys.stderr, flush=True)  # fmt: skip
                 except Exception as exc:  # one broken run must not end the suite
                     row = {"task": task, "method": method, "seed": seed,
                            "budget": budgets[task], "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip

@@ -1,4 +1,4 @@
-"""The portfolio's local moves: the step width follows the 1/5 success rule."""
+"""The portfolio's local moves (proposers/local.py): the step width follows the 1/5 success rule."""
 
 from __future__ import annotations
 
