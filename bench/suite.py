@@ -396,9 +396,24 @@ def ratio_table(by_task: dict[str, list[dict[str, Any]]]) -> list[str]:
     return [*out, ""]
 
 
+def complete_seeds(runs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Per task, only the seeds that every method of that task has a row for (a suite
+    stopped part-way leaves some methods one seed ahead), and what was left out."""
+    kept: list[dict[str, Any]] = []
+    dropped: list[str] = []
+    for task in dict.fromkeys(r["task"] for r in runs):
+        mine = [r for r in runs if r["task"] == task]
+        methods = {r["method"] for r in mine}
+        seeds = sorted({r["seed"] for r in mine})
+        full = {s for s in seeds if {r["method"] for r in mine if r["seed"] == s} == methods}
+        kept += [r for r in mine if r["seed"] in full]
+        dropped += [f"{task} seed {s}" for s in seeds if s not in full]
+    return kept, dropped
+
+
 def summarize(rows: list[dict[str, Any]]) -> str:
     errors = [r for r in rows if r.get("error")]
-    runs = [r for r in rows if not r.get("error")]
+    runs, dropped = complete_seeds([r for r in rows if not r.get("error")])
     by_task = {
         t: [r for r in runs if r["task"] == t] for t in TASKS if any(r["task"] == t for r in runs)
     }
@@ -407,6 +422,8 @@ def summarize(rows: list[dict[str, Any]]) -> str:
         out += task_table(task, rs)
     if by_task:
         out += ratio_table(by_task)
+    if dropped:
+        out += [f"Left out (not every method has run it): {', '.join(dropped)}.", ""]
     if errors:
         out.append("### runs that could not start (or whose proposer made nothing to run)")
         out.append("")
@@ -434,9 +451,13 @@ def _choices(text: str, known: dict[str, Any], what: str) -> list[str]:
 
 
 def _read_rows(path: Path) -> list[dict[str, Any]]:
+    """The file's rows; of several for one (task, method, seed, budget), the last written
+    (a run repeated, e.g. after a change, replaces the earlier one in the tables)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    last = {(r["task"], r["method"], r["seed"], r["budget"]): r for r in rows}
+    return list(last.values())
 
 
 def main() -> None:

@@ -170,7 +170,9 @@ class OptunaProposer(Proposer):
             raise ProposerExhausted(f"cannot create the Optuna sampler: {exc}") from exc
         running = {t.hash for t in self._trials.values() if t.state == "pending"}
         for _ in range(self.max_tries):
-            with _one_torch_thread(self.sampler):
+            # quiet: a sampler logs a warning whenever it samples a parameter outside the
+            # space all trials share (e.g. a list's optional elements): noise for a user
+            with _one_torch_thread(self.sampler), _quiet():
                 trial = study.ask(fixed_distributions=dists)
             values = trial_values(space, trial.params)
             try:
