@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from evoforge.meta.harness import LaneResult, candidates_to_target, efficiency, run_searches
+from evoforge.meta.metarun import paired_se
 from evoforge.meta.metatask import load_tables
 from evoforge.meta.suite import build_tables, split
 from evoforge.policy import InProcessPolicy, default_policy_source, load_policy_file
@@ -39,6 +40,12 @@ def to_target(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--policy", type=Path, required=True)
+    ap.add_argument(
+        "--default",
+        type=Path,
+        default=None,
+        help="the policy to compare against (default: the shipped default)",
+    )
     ap.add_argument("--tasks", default="heldout")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--inner", type=int, default=48)
@@ -53,7 +60,10 @@ def main() -> None:
     seeds = [2000 + i for i in range(args.seeds)]
     runs = {}
     for name, source in (
-        ("default", default_policy_source()),
+        (
+            "default",
+            default_policy_source() if args.default is None else load_policy_file(args.default),
+        ),
         ("evolved", load_policy_file(args.policy)),
     ):
         began = time.perf_counter()
@@ -82,7 +92,8 @@ def main() -> None:
         )
     print(f"\nmean change in candidates to target: {100 * (statistics.mean(ratios) - 1):+.1f}%")
     print(f"sample efficiency: default {efficiency(runs['default']):.4f}, "
-          f"evolved {efficiency(runs['evolved']):.4f}")  # fmt: skip
+          f"evolved {efficiency(runs['evolved']):.4f} "
+          f"(paired se of the difference {paired_se(runs['default'], runs['evolved']):.4f})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Benchmark suite: every search method on every suite task, same budgets and seeds.
 
 Tasks: ``digits`` (examples/digits) and ``minimal`` (the curve fit of the
-``minimal`` template), as bench/baselines.py runs them, and the six experiments
+``minimal`` template), as bench/baselines.py runs them, ``algorithm_discovery``
+(examples/algorithm-discovery: learning algorithms from basic operations, no
+declared parameter), and the six experiments
 under bench/suite/: ``breast_cancer`` and ``wine`` (scikit-learn pipelines on
 bundled data sets, validation accuracy searched, test accuracy held out) and
 ``branin``, ``hartmann6``, ``rosenbrock10`` (synthetic functions with known
@@ -15,7 +17,11 @@ block holds a weak search whose literals carry no ``# evolve:`` annotation, as a
 OpenEvolve user writes them: only the mutator-based methods can change them.
 
 Methods: ``auto`` (``kind = "auto"`` written into the copy's ``[proposer]`` and
-built by ``wiring.build_proposer``, as a user's run would), ``mutate`` (the
+built by ``wiring.build_proposer``, as a user's run would), ``meta`` (the same
+with the meta-evolved policy, ``src/evoforge/policy/shipped/evolved.py``, as
+``[selection] policy`` and the members it chooses among: TPE, local moves and
+random sampling), ``domain`` (the proposer the experiment's own evoforge.toml
+configures: for algorithm_discovery its AutoML-Zero search), ``mutate`` (the
 experiment's own mutator), and Optuna's ``tpe``, ``cmaes`` and ``random``
 samplers swapped in (``OptunaProposer``). A method that cannot be built (a
 config error: e.g. a proposer kind this checkout does not have yet), or whose run
@@ -43,6 +49,8 @@ skips the (task, method, seed, budget) runs already in ``--out``.
 Targets (objective values; maximize everywhere):
 
 - digits: val accuracy 0.85 / 0.9 / 0.95; minimal: neg MSE -1 / -0.3 / -0.1 (baselines.py's);
+- algorithm_discovery: val_fitness 0.9 / 0.99 / 0.9999 (the last is where its search
+  stops: linear regression by gradient descent found); budget 60;
 - breast_cancer: val accuracy 0.96 / 0.98 / 0.99 (114 validation rows: 4, 2 and 1 errors);
 - wine: val accuracy 0.9 / 0.95 / 0.975 (48 validation rows: 4, 2 and 1 errors);
 - branin, hartmann6, rosenbrock10: the remaining gap to the optimum, 10 % / 1 % / 0.1 %
@@ -134,6 +142,14 @@ TASKS: dict[str, dict[str, Any]] = {
         "targets": gap_targets(0.0, 3636.0),
         "labels": GAP_LABELS,
     },
+    # The learning-algorithm discovery example: no declared parameter (the samplers
+    # cannot run); its own proposer is the AutoML-Zero search ("domain"). Budget 60:
+    # the search hands over only improvements, the mutator-based methods use them all.
+    "algorithm_discovery": {
+        "source": ROOT / "examples" / "algorithm-discovery",
+        "targets": (0.9, 0.99, 0.9999),
+        "budget": 60,
+    },
     # An OpenEvolve folder, converted by evoforge's importer into each run's copy; its
     # literals are undeclared, so the Optuna samplers have no space. Seed: mean f = 4.1946.
     "openevolve_minimize": {
@@ -146,6 +162,39 @@ TASKS: dict[str, dict[str, Any]] = {
 
 def _build_auto(exp: Path) -> Proposer:
     """``kind = "auto"`` in the copy's [proposer], built as a user's run would build it."""
+    _write_auto(exp)
+    return wiring.build_proposer(load_config(exp), exp)
+
+
+META_POLICY = ROOT / "src" / "evoforge" / "policy" / "shipped" / "evolved.py"
+META_MEMBERS = '["tpe", "local", "random"]'
+"""The portfolio's members a meta-evolved policy chooses among (the makers it was
+evolved with: the mutator's local moves, TPE and random sampling)."""
+
+
+def _build_meta(exp: Path) -> Proposer:
+    """The meta-evolved policy (``evolved.py``, what ``evoforge meta`` accepted) in a
+    user's run: ``kind = "auto"`` with the members it knows and ``[selection] policy``,
+    so it chooses each proposal's member, TPE's start-up, the parents and the local
+    moves' operators and step."""
+    _write_auto(exp)
+    text = (exp / "evoforge.toml").read_text()
+    if "[proposer.auto]" in text or "[selection]" in text:
+        raise ValueError("the experiment sets [proposer.auto] or [selection] itself")
+    shutil.copy(META_POLICY, exp / "policy.py")
+    text += f'\n[proposer.auto]\nmembers = {META_MEMBERS}\n\n[selection]\npolicy = "policy.py"\n'
+    (exp / "evoforge.toml").write_text(text)
+    config = load_config(exp)
+    return wiring.build_proposer(config, exp, policy=wiring.load_policy(config, exp))
+
+
+def _build_domain(exp: Path) -> Proposer:
+    """The proposer the experiment's own evoforge.toml configures (for algorithm
+    discovery: its AutoML-Zero search)."""
+    return wiring.build_proposer(load_config(exp), exp)
+
+
+def _write_auto(exp: Path) -> None:
     toml = exp / "evoforge.toml"
     text = toml.read_text()
     section = re.search(r"(?ms)^\[proposer\]\n.*?(?=^\[|\Z)", text)
@@ -157,11 +206,12 @@ def _build_auto(exp: Path) -> Proposer:
             body = '[proposer]\nkind = "auto"\n' + body.removeprefix("[proposer]\n")
         text = text[: section.start()] + body + text[section.end() :]
     toml.write_text(text)
-    return wiring.build_proposer(load_config(exp), exp)
 
 
 METHODS: dict[str, Callable[[Path], Proposer]] = {
     "auto": _build_auto,
+    "meta": _build_meta,
+    "domain": _build_domain,
     "mutate": mutator_of,
     "tpe": lambda exp: OptunaProposer(sampler="tpe"),
     "cmaes": lambda exp: OptunaProposer(sampler="cmaes"),
@@ -181,6 +231,8 @@ def source_dir(task: str) -> Path:
 def default_budget(task: str) -> int:
     """The candidate budget in the task's own evoforge.toml (an OpenEvolve folder's: in
     the one its conversion writes, from config.yaml's ``max_iterations``)."""
+    if "budget" in TASKS[task]:
+        return int(TASKS[task]["budget"])
     if TASKS[task].get("openevolve"):
         with tempfile.TemporaryDirectory(prefix=f"evoforge-suite-{task}-") as tmp:
             copy_experiment(task, Path(tmp) / "exp")

@@ -225,3 +225,14 @@ def test_kind_auto_builds_the_portfolio_with_its_default_members_and_the_llm_whe
     with_llm = build_proposer(config_of(proposer={"kind": "auto", "llm": LLM}), Path("."))
     assert isinstance(with_llm, PortfolioProposer)
     assert [m.name for m in with_llm.members] == ["tpe", "gp", "local", "llm"]
+
+
+def test_a_search_policy_reaches_the_portfolio_that_it_chooses_members_for() -> None:
+    from evoforge.policy import InProcessPolicy, default_policy_source
+    from evoforge.proposers.portfolio import PortfolioProposer
+
+    policy = InProcessPolicy(default_policy_source())
+    built = build_proposer(config_of(proposer={"kind": "auto"}), Path("."), policy=policy)
+    assert isinstance(built, PortfolioProposer) and built.policy is policy
+    plain = build_proposer(config_of(proposer={"kind": "auto"}), Path("."))
+    assert isinstance(plain, PortfolioProposer) and plain.policy is None

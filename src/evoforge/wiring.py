@@ -194,15 +194,19 @@ modelling after 5 results of any member (its default is 10 of its own)."""
 
 
 def build_portfolio(config: Config, experiment: Path, *, policy: Decider | None) -> Proposer:
-    """``kind = "auto"``: the portfolio of ``[proposer.auto]`` (default: TPE, local moves,
-    and the LLM when one is configured)."""
+    """``kind = "auto"``: the portfolio of ``[proposer.auto]`` (default: TPE, GP, local
+    moves, the LLM when one is configured and the algorithm search when it is)."""
     from evoforge.config import AutoSection
     from evoforge.proposers.optuna import OptunaProposer
     from evoforge.proposers.portfolio import PortfolioProposer
 
     p = config.proposer
     auto = p.auto or AutoSection()
-    names = list(auto.members) or list(DEFAULT_MEMBERS) + (["llm"] if p.llm is not None else [])
+    names = list(auto.members) or (
+        list(DEFAULT_MEMBERS)
+        + (["llm"] if p.llm is not None else [])
+        + (["automl"] if p.automl is not None else [])
+    )
     members: list[Proposer] = []
     for name in names:
         member: Proposer
@@ -219,12 +223,21 @@ def build_portfolio(config: Config, experiment: Path, *, policy: Decider | None)
             fallback = Mutator(crossover_rate=p.crossover_rate, multi_rate=p.multi_rate,
                                sigma=p.sigma)  # fmt: skip
             member = build_llm_proposer(p.llm, experiment=experiment, fallback=fallback)
+        elif name == "automl":
+            from evoforge.domains.automl.proposer import build_algorithm_search
+
+            assert p.automl is not None  # the config's rule
+            member = build_algorithm_search(
+                p.automl, experiment, program=config.program, task=config.task,
+                seed=config.experiment.seed,
+            )  # fmt: skip
         else:
             options = dict(SAMPLER_OPTIONS.get(name, {}))
             member = OptunaProposer(sampler=name, sampler_options=options, base="seed")
         member.name = name
         members.append(member)
-    return PortfolioProposer(members, local=["local"], discount=auto.discount, cost=auto.cost)
+    return PortfolioProposer(members, local=["local"], discount=auto.discount, cost=auto.cost,
+                             policy=policy)  # fmt: skip
 
 
 def sandbox_strength(layers: str, allow_weak: bool) -> Mapping[str, str]:

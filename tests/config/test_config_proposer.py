@@ -103,3 +103,8 @@ def test_kind_auto_parses_its_table_and_refuses_what_does_not_fit() -> None:
     assert "discount" in refused({"kind": "auto", "auto": {"discount": 0}})
     with_llm = config({"kind": "auto", "llm": {"models": [MODEL]}})
     assert with_llm.proposer.kinds == {"auto", "llm"}
+    with_search = config({"kind": "auto", "automl": {"preset": "linear"}})
+    assert with_search.proposer.kinds == {"auto", "automl"}
+    assert "needs a [proposer.automl] table" in refused(
+        {"kind": "auto", "auto": {"members": ["automl"]}}
+    )

@@ -16,6 +16,7 @@ from evoforge.config import Direction, load_config
 from evoforge.governance.audit import AuditLog
 from evoforge.governance.audit_verify import verify
 from evoforge.governance.run_audit import Audit
+from evoforge.meta.harness import LaneResult
 from evoforge.meta.metarun import (
     RESULT_FILE,
     Comparison,
@@ -24,6 +25,7 @@ from evoforge.meta.metarun import (
     _finish,
     build_experiment,
     compare,
+    paired_se,
     sandbox_for,
 )
 from evoforge.meta.metatask import MetaTask
@@ -118,6 +120,20 @@ def test_the_evolved_policy_wins_only_when_strictly_better() -> None:
     assert not Comparison(default=0.5, evolved=0.2).wins
 
 
+def test_a_win_within_the_noise_of_the_paired_difference_is_refused() -> None:
+    assert not Comparison(default=0.5, evolved=0.51, se=0.01).wins  # 1 se: luck
+    assert Comparison(default=0.5, evolved=0.52, se=0.01).wins  # 2 se > ACCEPT_Z
+
+
+def test_the_paired_standard_error_comes_from_differences_on_the_same_searches() -> None:
+    default = [LaneResult("a", s, (v,), 0) for s, v in enumerate([0.1, 0.5, 0.9])]
+    shifted = [LaneResult("a", s, (v + 0.1,), 0) for s, v in enumerate([0.1, 0.5, 0.9])]
+    assert paired_se(default, shifted) == pytest.approx(0.0)  # the same gain on every search
+    noisy = [LaneResult("a", s, (v,), 0) for s, v in enumerate([0.3, 0.5, 0.7])]
+    assert paired_se(default, noisy) == pytest.approx((0.04 / 3) ** 0.5)
+    assert paired_se(default, []) == 0.0
+
+
 def finish(out: Path, comparison: Comparison | None, **kw: str) -> tuple[MetaOutcome, Path]:
     log = out / "audit.jsonl"
     audit = Audit(AuditLog(log), MemoryArchive())
@@ -133,6 +149,7 @@ def test_a_winning_policy_is_written_and_the_decision_recorded(tmp_path: Path) -
     assert record["why"] == (
         "policy #4 beats the starting policy on held-out tasks (0.6000 vs 0.4000 sample efficiency)"
     )
+    assert record["comparison"]["margin"] == pytest.approx(0.2)
     assert record["comparison"]["per_task"] == {"sr_wave": [0.4, 0.6]}
     (entry,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert entry["event"] == "meta_acceptance" and entry["data"]["accepted"] is True

@@ -32,7 +32,7 @@ def test_a_failing_policy_fails_as_a_meta_candidate(tmp_path: Path) -> None:
     task.prepare(work, seed=0)
     (work / "policy.py").write_text("swapped after prepare: never used")
     assert 0.0 <= task.score(work)["efficiency"] <= 1.0
-    (work / "policy.py").write_text(good.replace('"sigma": SIGMA', '"sigma": -1'))
+    (work / "policy.py").write_text(good.replace('"sigma": sigma', '"sigma": -1'))
     task.prepare(work, seed=0)
     with pytest.raises(OutputError, match="sigma"):
         task.score(work)
@@ -54,7 +54,7 @@ def test_score_needs_a_prepared_folder_and_uses_its_policy_once(tmp_path: Path) 
 def test_the_tables_are_trusted_hidden_files_and_the_scores_are_bounded(tmp_path: Path) -> None:
     task = meta_task(tmp_path)
     assert task.files() == task.hidden_paths() == [tmp_path / "tables.json"]
-    assert task.bounds == {OBJECTIVE: (0.0, 1.0), "final": (0.0, 1.0)}
+    assert task.bounds == {OBJECTIVE: (0.0, 1.0), "final": (0.0, 1.0), "efficiency_se": (0.0, 1.0)}
     assert isinstance(task._sandbox(), ProcessSandbox)
 
 
@@ -64,8 +64,11 @@ def test_metrics_are_the_efficiency_and_the_mean_final_score() -> None:
         LaneResult("a", 1, (1.0, 1.0), 0),
         LaneResult("b", 0, (0.0, 0.0), 0),
     ]
-    assert metrics(lanes) == {OBJECTIVE: pytest.approx(0.375), "final": pytest.approx(2 / 3)}
-    assert metrics([]) == {OBJECTIVE: 0.0, "final": 0.0}
+    # the standard error: task a's two AUCs (0.5, 1.0) vary by 0.125, over 2 searches,
+    # task b's one by nothing; sqrt(0.0625) / 2 tasks
+    assert metrics(lanes) == {OBJECTIVE: pytest.approx(0.375), "final": pytest.approx(2 / 3),
+                              "efficiency_se": pytest.approx(0.125)}  # fmt: skip
+    assert metrics([]) == {OBJECTIVE: 0.0, "final": 0.0, "efficiency_se": 0.0}
 
 
 def test_tables_are_read_with_string_keys_and_float_scores(tmp_path: Path) -> None:

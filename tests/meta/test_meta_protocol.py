@@ -32,7 +32,7 @@ def test_crash_garbage_and_overrun_are_clear_failures(tmp_path: Path) -> None:
     crash = source.replace("ADAPT = 0.0", "ADAPT = 0.0\nraise SystemExit(3)")
     with pytest.raises(PolicyError, match="exit code 3"):
         _policy(crash, tmp_path).decide([LANE])
-    garbage = source.replace('"sigma": SIGMA', '"sigma": "huge"')
+    garbage = source.replace('"sigma": sigma', '"sigma": "huge"')
     with pytest.raises(PolicyError, match="sigma"):
         _policy(garbage, tmp_path).decide([LANE])
     slow = source.replace("ADAPT = 0.0", "ADAPT = 0.0\nwhile True:\n    pass")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from evoforge.candidate import Candidate, Files, Status, code_hash
 from evoforge.config import Direction
+from evoforge.policy import InProcessPolicy, check_policy, default_policy_source
 from evoforge.proposers import Feedback, Mutator, Parent, Proposal, ProposalError, Proposer
 from evoforge.proposers._base import ProposerBusy
 from evoforge.proposers.local import LocalSearch
@@ -345,3 +347,71 @@ def test_an_llm_member_on_a_replay_server_shares_the_run_and_the_samplers_learn_
     tpe_done = {t["hash"] for t in state["tpe"]["trials"] if t["state"] != "pending"}
     assert {c.code_hash for c in by_llm if c.status == Status.SUCCEEDED} <= tpe_done
     assert "member_llm" in rows and "llm_tokens" in rows
+
+
+def _policy(**values: str) -> InProcessPolicy:
+    source = default_policy_source()
+    for name, value in values.items():
+        source = re.sub(rf"(?m)^{name} = \S+", f"{name} = {value}", source)
+    assert check_policy(source) == []
+    return InProcessPolicy(source)
+
+
+def test_a_search_policy_chooses_the_member_and_sets_the_tpe_start_up() -> None:
+    tpe = OptunaProposer(sampler="tpe")
+    tpe.name = "tpe"
+    portfolio = PortfolioProposer(
+        [tpe, Counting("local"), Counting("gp")],
+        policy=_policy(M_MUTATE="0.0", M_TPE="1.0", TPE_STARTUP="3"),
+    )
+    rng = random.Random(0)
+    chosen = [portfolio.propose([Parent(SEED_RECORD, SEED)], FEEDBACK, rng).meta[STATE_KEY]
+              for _ in range(6)]  # fmt: skip
+    assert chosen == ["tpe"] * 6  # the bandit alone would have drawn the others too
+    assert tpe.sampler_options == {"n_startup_trials": 3}
+    local_only = PortfolioProposer([Counting("tpe"), Counting("local")],
+                                   policy=_policy(M_TPE="0.0"))  # fmt: skip
+    chosen = [local_only.propose([Parent(SEED_RECORD, SEED)], FEEDBACK, rng).meta[STATE_KEY]
+              for _ in range(6)]  # fmt: skip
+    assert chosen == ["local"] * 6
+
+
+def test_a_failing_policy_leaves_the_choice_to_the_bandit_with_a_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = InProcessPolicy(default_policy_source().replace('"makers": chosen', '"makers": 7'))
+    portfolio = PortfolioProposer([Counting("tpe"), Counting("local")], policy=broken)
+    rng = random.Random(1)
+    chosen = {portfolio.propose([Parent(SEED_RECORD, SEED)], FEEDBACK, rng).meta[STATE_KEY]
+              for _ in range(20)}  # fmt: skip
+    assert chosen == {"tpe", "local"}
+    assert "the policy failed, the bandit takes over" in capsys.readouterr().err
+    assert "'makers' must name" in portfolio.policy_failed
+
+
+def test_a_member_that_does_not_apply_leaves_at_the_first_proposal() -> None:
+    plain = {"p.py": "# EVOLVE-BLOCK-START\nname = 'x'\n# EVOLVE-BLOCK-END\n"}
+    tpe = OptunaProposer(sampler="tpe")
+    tpe.name = "tpe"
+    local = LocalSearch(Mutator(), Mutator())
+    domain = Fixed("automl", 5)
+    portfolio = PortfolioProposer([tpe, local, domain], local=["local"])
+    feedback = replace(FEEDBACK, seed=plain)
+    rng = random.Random(0)
+    for _ in range(5):
+        assert portfolio.propose([Parent(SEED_RECORD, plain)], feedback, rng).meta[STATE_KEY] == (
+            "automl"
+        )
+    own = portfolio.state()[STATE_KEY]["exhausted"]
+    assert own == {
+        "tpe": "does not apply to this program: no declared parameter for Optuna to set",
+        "local": "does not apply to this program: no mutable site in the program",
+    }
+    assert portfolio.bandit.stats()["tpe"].total_pulls == 0  # never asked, never a loss
+
+
+def test_a_busy_member_makes_the_portfolio_wait_even_when_the_others_fail() -> None:
+    portfolio = PortfolioProposer([Fixed("broken", fails=ProposalError),
+                                   Fixed("search", fails=ProposerBusy)])  # fmt: skip
+    with pytest.raises(ProposerBusy):
+        portfolio.propose([Parent(SEED_RECORD, SEED)], FEEDBACK, random.Random(0))

@@ -123,8 +123,8 @@ def meta(
     candidates: Annotated[int, typer.Option(min=1, help="Policies evaluated.")] = 150,
     inner: Annotated[int, typer.Option(min=1, help="Children per inner search.")] = 48,
     batch: Annotated[int, typer.Option(min=1, help="Children per policy decision round.")] = 8,
-    seeds: Annotated[int, typer.Option(min=1, help="Inner searches per training task.")] = 4,
-    accept_seeds: Annotated[int, typer.Option(min=1, help="Searches per held-out task.")] = 5,
+    seeds: Annotated[int, typer.Option(min=1, help="Inner searches per training task.")] = 8,
+    accept_seeds: Annotated[int, typer.Option(min=1, help="Searches per held-out task.")] = 10,
     workers: Annotated[int, typer.Option(min=1, help="Policies evaluated at once.")] = 2,
     start_from: Annotated[
         Path | None, typer.Option("--from", help="Policy file to start from (default: shipped).")
@@ -160,6 +160,7 @@ def meta(
     if result.comparison is not None:
         rows.append(("heldout_efficiency_start", f"{result.comparison.default:.4f}"))
         rows.append(("heldout_efficiency_evolved", f"{result.comparison.evolved:.4f}"))
+        rows.append(("heldout_paired_se", f"{result.comparison.se:.4f}"))
     rows.append(("accepted", "yes" if result.accepted else "no"))
     rows.append(("policy_file", str(result.policy) if result.policy else "-"))
     rows.append(("why", result.why))

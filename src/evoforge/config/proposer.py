@@ -143,17 +143,19 @@ class AutoMLSection(_Section):
     """Search fitness that ends the search once confirmed (default: the preset's)."""
 
 
-AUTO_MEMBERS = ("tpe", "gp", "cmaes", "random", "local", "llm")
+AUTO_MEMBERS = ("tpe", "gp", "cmaes", "random", "local", "llm", "automl")
 
 
 class AutoSection(_Section):
     """``[proposer.auto]``: the members of the default portfolio and how it shares out
     proposals (see :class:`~evoforge.proposers.portfolio.PortfolioProposer`)."""
 
-    members: list[Literal["tpe", "gp", "cmaes", "random", "local", "llm"]] = []
-    """The members, each once. Empty (the default): TPE over the declared parameters,
-    the mutator's local moves around the best, and the LLM when [proposer.llm] is set.
-    "gp", "cmaes" and "random" are Optuna's samplers of those names."""
+    members: list[Literal["tpe", "gp", "cmaes", "random", "local", "llm", "automl"]] = []
+    """The members, each once. Empty (the default): TPE and GP over the declared
+    parameters, the mutator's local moves around the best, the LLM when [proposer.llm]
+    is set and the algorithm search when [proposer.automl] is. "gp", "cmaes" and
+    "random" are Optuna's samplers of those names. A member that does not apply to the
+    program (a sampler where nothing is declared) leaves at the first proposal."""
     discount: float = Field(default=0.95, gt=0, le=1)
     """How much every result discounts what each member paid off before (1: never)."""
     cost: Literal["seconds", "candidates"] = "seconds"
@@ -202,7 +204,11 @@ class ProposerSection(_Section):
             return {m.kind for m in self.mix}
         if self.kind == "auto":
             named = (self.auto or AutoSection()).members
-            return {"auto"} | ({"llm"} if self.llm is not None or "llm" in named else set())
+            return (
+                {"auto"}
+                | ({"llm"} if self.llm is not None or "llm" in named else set())
+                | ({"automl"} if self.automl is not None or "automl" in named else set())
+            )
         return {self.kind}
 
     @model_validator(mode="after")
@@ -219,9 +225,12 @@ class ProposerSection(_Section):
             )
         if self.kind != "auto" and self.auto is not None:
             raise ValueError(f'[proposer.auto] is set but kind = "{self.kind}": set kind = "auto"')
-        if self.kind != "automl" and self.automl is not None:
+        if self.kind == "auto" and "automl" in self.kinds and self.automl is None:
+            raise ValueError('the portfolio\'s "automl" member needs a [proposer.automl] table')
+        if self.kind not in ("automl", "auto") and self.automl is not None:
             raise ValueError(
-                f'[proposer.automl] is set but kind = "{self.kind}": set kind = "automl"'
+                f'[proposer.automl] is set but kind = "{self.kind}": set kind = "automl" '
+                '(or "auto", the portfolio, with the algorithm search as a member)'
             )
         if self.kind == "mix":
             kinds = [m.kind for m in self.mix]

@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from evoforge.meta.harness import LaneResult, efficiency, run_searches
+from evoforge.meta.harness import LaneResult, efficiency, efficiency_se, run_searches
 from evoforge.meta.protocol import SandboxedPolicy
 from evoforge.meta.suite import Table, split
 from evoforge.policy import POLICY_FILE, PolicyError
@@ -47,7 +47,7 @@ class MetaTask(Task):
         self.batch = batch
         self.layers = layers
         self.allow_weak = allow_weak
-        self.bounds = {OBJECTIVE: (0.0, 1.0), "final": (0.0, 1.0)}
+        self.bounds = {OBJECTIVE: (0.0, 1.0), "final": (0.0, 1.0), "efficiency_se": (0.0, 1.0)}
         self._sources: dict[str, str] = {}
 
     def files(self) -> list[Path]:
@@ -84,6 +84,7 @@ def metrics(results: Sequence[LaneResult]) -> dict[str, float]:
     return {
         OBJECTIVE: efficiency(results),
         "final": sum(finals) / len(finals) if finals else 0.0,
+        "efficiency_se": efficiency_se(results),
     }
 
 

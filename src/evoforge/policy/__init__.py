@@ -6,9 +6,12 @@ in-process decider. ``evoforge meta`` (:mod:`evoforge.meta`) evolves them.
 """
 
 from evoforge.policy._base import (
+    KINDS,
+    MAKERS,
     MAX_SIGMA,
     POLICY_FILE,
     POOL_CAP,
+    SETTINGS,
     Decider,
     Decision,
     Lane,
@@ -23,9 +26,12 @@ from evoforge.policy.inprocess import (
 )
 
 __all__ = [
+    "KINDS",
+    "MAKERS",
     "MAX_SIGMA",
     "POLICY_FILE",
     "POOL_CAP",
+    "SETTINGS",
     "Decider",
     "Decision",
     "InProcessPolicy",

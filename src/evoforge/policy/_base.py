@@ -2,8 +2,10 @@
 
 A policy (see ``shipped/default.py``) is a program that only decides: given a
 request with one lane per search (its pool of scored candidates, its operator
-stats, how many children to make) it answers, per lane, the parents of each
-child, operator weights and a step size. A :class:`Decider` gets answers from a
+stats, how many children to make, the kind of program searched and the makers
+of children available there, with their stats) it answers, per lane, the
+parents of each child, operator weights and a step size, and, optionally, which
+maker makes each child and the makers' settings. A :class:`Decider` gets answers from a
 policy, in this process (:class:`~evoforge.policy.inprocess.InProcessPolicy`, for
 a policy a person selected in a config after
 :func:`~evoforge.policy.inprocess.check_policy`) or from a sandboxed process
@@ -20,7 +22,7 @@ from __future__ import annotations
 import abc
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from evoforge.operators import OPERATORS
@@ -30,6 +32,15 @@ POLICY_FILE = "policy.py"
 MAX_SIGMA = 10.0
 POOL_CAP = 256
 """At most this many of a search's most recent candidates are sent to the policy."""
+MAKERS = ("mutate", "tpe", "random")
+"""Makers of children a policy can choose among: the built-in mutator from the chosen
+parents, and Optuna's TPE or random sampler over the declared parameters (these two
+only where the program declares parameters)."""
+KINDS = ("params", "instructions", "code")
+"""Kinds of searched program: declared parameters, an instruction list (algorithm
+discovery), or other code."""
+SETTINGS: Mapping[str, Mapping[str, tuple[int, int]]] = {"tpe": {"startup": (1, 64)}}
+"""The makers' settings a policy may give, each an integer in its range."""
 
 
 class PolicyError(RuntimeError):
@@ -45,6 +56,11 @@ class Lane:
     arity: int
     pool: Sequence[Mapping[str, Any]]
     stats: Mapping[str, Mapping[str, float]]
+    kind: str = "params"
+    makers: tuple[str, ...] = ("mutate",)
+    """The makers available in this search (names from ``MAKERS``)."""
+    maker_stats: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """Per maker: ``tries``, ``wins`` (children that beat the search's best), ``gain``."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +69,9 @@ class Lane:
             "arity": self.arity,
             "pool": [dict(r) for r in self.pool],
             "stats": {k: dict(v) for k, v in self.stats.items()},
+            "kind": self.kind,
+            "makers": list(self.makers),
+            "maker_stats": {k: dict(v) for k, v in self.maker_stats.items()},
         }
 
 
@@ -61,6 +80,12 @@ class Decision:
     parents: tuple[tuple[int, ...], ...]
     weights: Mapping[str, float]
     sigma: float
+    makers: tuple[str, ...] = ()
+    """The maker of each child ("" for all: the mutator)."""
+    settings: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def maker(self, child: int) -> str:
+        return self.makers[child] if self.makers else "mutate"
 
 
 class Decider(abc.ABC):
@@ -117,4 +142,45 @@ def _read_lane(i: int, raw: Any, lane: Lane) -> Decision:
     sigma: Any = raw.get("sigma")
     if type(sigma) not in (int, float) or not 0 < sigma <= MAX_SIGMA:
         raise PolicyError(f"{where}: 'sigma' must be a number in (0, {MAX_SIGMA}]")
-    return Decision(tuple(picked), clean, float(sigma))
+    return Decision(
+        tuple(picked), clean, float(sigma), _read_makers(where, raw, lane),
+        _read_settings(where, raw),
+    )  # fmt: skip
+
+
+def _read_makers(where: str, raw: Mapping[str, Any], lane: Lane) -> tuple[str, ...]:
+    makers = raw.get("makers")
+    if makers is None:
+        return ()
+    if not isinstance(makers, list) or len(makers) != lane.children:
+        raise PolicyError(
+            f"{where}: 'makers' must name the maker of each of {lane.children} children"
+        )
+    for m in makers:
+        if m not in lane.makers:
+            raise PolicyError(
+                f"{where}: maker {str(m)[:40]!r} is not available here; "
+                f"available: {', '.join(lane.makers)}"
+            )
+    return tuple(makers)
+
+
+def _read_settings(where: str, raw: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    settings = raw.get("settings")
+    if settings is None:
+        return {}
+    if not isinstance(settings, Mapping):
+        raise PolicyError(f"{where}: 'settings' must map makers to their settings")
+    clean: dict[str, dict[str, int]] = {}
+    for maker, values in settings.items():
+        known = SETTINGS.get(maker)
+        if known is None or not isinstance(values, Mapping):
+            raise PolicyError(f"{where}: no settings for maker {str(maker)[:40]!r}")
+        for key, value in values.items():
+            if key not in known:
+                raise PolicyError(f"{where}: unknown setting {maker}.{str(key)[:40]}")
+            low, high = known[key]
+            if type(value) is not int or not low <= value <= high:
+                raise PolicyError(f"{where}: {maker}.{key} must be an integer in [{low}, {high}]")
+            clean.setdefault(maker, {})[key] = value
+    return clean

@@ -135,6 +135,11 @@ class Proposer(abc.ABC):
         as a trial). Default: :meth:`observe`."""
         self.observe(child, feedback)
 
+    def applies(self, seed: Files) -> str:
+        """Why this proposer cannot work on a program like ``seed`` ("" when it can):
+        a portfolio drops such a member at its first proposal instead of asking it."""
+        return ""
+
     def state(self) -> Mapping[str, Any]:
         """JSON-able learned state, saved in the archive so a resumed run keeps it."""
         return {}

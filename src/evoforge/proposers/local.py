@@ -18,10 +18,12 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evoforge.candidate import Candidate, Status
+from evoforge.candidate import Candidate, Files, Status
 from evoforge.proposers._base import Feedback, Parent, Proposal, Proposer
 from evoforge.proposers.bandit import improvement
 from evoforge.proposers.mutate import Mutator
+from evoforge.proposers.params import ParamSpecError
+from evoforge.proposers.sites import find_sites
 
 GROW = 1.5
 MIN_SIGMA = 0.01
@@ -54,6 +56,12 @@ class LocalSearch(Proposer):
         self.mutator.sigma = self.sigma
         p = self.inner.propose(parents, feedback, rng)
         return Proposal(p.files, p.operator, p.note, {**p.meta, "sigma": round(self.sigma, 4)})
+
+    def applies(self, seed: Files) -> str:
+        try:
+            return "" if find_sites(seed) else "no mutable site in the program"
+        except ParamSpecError as exc:
+            return f"cannot read the program's parameters: {exc}"
 
     def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:
         self.inner.tell(child, parents, feedback)

@@ -198,6 +198,12 @@ class OptunaProposer(Proposer):
             "running: the declared space looks exhausted"
         )
 
+    def applies(self, seed: Files) -> str:
+        try:
+            return "" if declared_space(seed) else "no declared parameter for Optuna to set"
+        except ParamSpecError as exc:
+            return f"cannot read the program's parameters: {exc}"
+
     def tell(self, child: Candidate, parents: Sequence[Candidate], feedback: Feedback) -> None:
         self.observe(child, feedback)
         tid = child.extra.get("optuna_trial")

@@ -16,24 +16,35 @@ it handed it to the loop; it keeps it, under the proposal's number
 (``meta["portfolio_proposal"]``), until the child is told (in ``state()``, so a
 resumed run still passes it on).
 
-A member that cannot propose now (``ProposalError``, e.g. TPE on a program with no
-declared parameter, or ``ProposerBusy``, an LLM cooling down) costs that member a
-loss and the next member in the draw is asked at once, so no proposal is lost to
-it; an exhausted member leaves the portfolio. Children's operators read
+A member that does not apply to the program at all (``applies``: TPE where nothing
+is declared, local moves where nothing can be mutated) leaves at the first
+proposal. A member that cannot propose now (``ProposalError``, or
+``ProposerBusy``: an LLM cooling down, an algorithm search still running) costs that
+member a loss (busy: nothing) and the next member in the draw is asked at once, so
+no proposal is lost to it; an exhausted member leaves the portfolio. Children's operators read
 ``<member>-<operator>`` (``tpe-tpe``, ``local-step``) and ``meta["portfolio"]``
 names the member.
+
+With a search policy (``[selection] policy``, e.g. one ``evoforge meta`` evolved),
+the policy chooses the member instead of the bandit, among the members it knows
+(``local`` is its "mutate", ``tpe`` and ``random`` its samplers), given their
+counts of proposals and of improvements of the best, and sets TPE's start-up; the
+bandit's order remains the fallback when the chosen member cannot propose, and
+takes over entirely if the policy fails.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from evoforge.candidate import Candidate, Status
+from evoforge.policy import Decider, Lane, PolicyError
 from evoforge.proposers._base import (
     Feedback,
     Parent,
@@ -43,13 +54,18 @@ from evoforge.proposers._base import (
     ProposerBusy,
     ProposerExhausted,
 )
+from evoforge.proposers.params import ParamSpecError
 from evoforge.proposers.payoff import DISCOUNT, PayoffBandit
+from evoforge.proposers.sites import declared_space
+from evoforge.textsafe import printable
 
 PROPOSAL_KEY = "portfolio_proposal"
 """The proposal's number in ``meta``: how a child told later finds its entry."""
 STATE_KEY = "portfolio"
 """Where ``state()`` keeps the portfolio's own record beside its members' states."""
 _VERSION = 1
+POLICY_MAKERS: Mapping[str, str] = {"local": "mutate", "tpe": "tpe", "random": "random"}
+"""Members a search policy can choose, by the policy's name for them."""
 
 
 class PortfolioProposer(Proposer):
@@ -74,6 +90,7 @@ class PortfolioProposer(Proposer):
         discount: float = DISCOUNT,
         cost: str = "seconds",
         clock: Callable[[], float] = time.monotonic,
+        policy: Decider | None = None,
     ) -> None:
         if cost not in ("seconds", "candidates"):
             raise ValueError(f'cost must be "seconds" or "candidates", got {cost!r}')
@@ -93,6 +110,10 @@ class PortfolioProposer(Proposer):
         self._pending: dict[str, dict[str, Any]] = {}  # proposal number -> member, files
         self._proposed = 0
         self._exhausted: dict[str, str] = {}
+        self.policy = policy
+        self.policy_failed = ""
+        self._kind: str | None = None
+        self._checked = False
 
     @property
     def operators(self) -> tuple[str, ...]:
@@ -105,10 +126,20 @@ class PortfolioProposer(Proposer):
     def propose(
         self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
     ) -> Proposal:
+        if not self._checked and feedback.seed:
+            self._checked = True
+            for m in self.members:
+                why = m.applies(feedback.seed)
+                if why and m.name not in self._exhausted:
+                    self._exhausted[m.name] = f"does not apply to this program: {why}"
         live = [m.name for m in self.members if m.name not in self._exhausted]
         problems: list[str] = []
         busy: ProposerBusy | None = None
-        for name in self.bandit.order(rng, live):
+        order = self.bandit.order(rng, live)
+        chosen = self._policy_choice(live, feedback, rng)
+        if chosen is not None:
+            order = [chosen, *(n for n in order if n != chosen)]
+        for name in order:
             member = next(m for m in self.members if m.name == name)
             began = self.clock()
             try:
@@ -137,7 +168,7 @@ class PortfolioProposer(Proposer):
         if len(self._exhausted) == len(self.members):
             reasons = "; ".join(f"{k}: {v}" for k, v in self._exhausted.items())
             raise ProposerExhausted(f"every member of the portfolio is exhausted ({reasons})")
-        if busy is not None and not problems:
+        if busy is not None:  # a member will have something: wait for it
             raise busy
         raise ProposalError("no member could propose: " + "; ".join(problems))
 
@@ -219,6 +250,50 @@ class PortfolioProposer(Proposer):
     def close(self) -> None:
         for member in self.members:
             member.close()
+
+    def _policy_choice(
+        self, live: Sequence[str], feedback: Feedback, rng: random.Random
+    ) -> str | None:
+        """The member the policy chooses for this proposal (None: the bandit chooses)."""
+        known = {POLICY_MAKERS[n]: n for n in live if n in POLICY_MAKERS}
+        if self.policy is None or self.policy_failed or not known:
+            return None
+        stats = self.bandit.stats()
+        lane = Lane(
+            seed=rng.getrandbits(31),
+            children=1,
+            arity=1,
+            pool=[{"id": 0, "score": 0.0, "operator": "seed", "parent": None}],
+            stats={},
+            kind=self._program_kind(feedback),
+            makers=tuple(known),
+            maker_stats={
+                m: {"tries": stats[n].total_pulls, "wins": stats[n].total_wins,
+                    "gain": stats[n].gain}
+                for m, n in known.items()
+            },
+        )  # fmt: skip
+        try:
+            decision = self.policy.decide([lane])[0]
+        except PolicyError as exc:
+            self.policy_failed = str(exc)
+            why = printable(str(exc))  # an evolved policy's stderr is a candidate's text
+            print(f"warning: the policy failed, the bandit takes over: {why}", file=sys.stderr)
+            return None
+        name = known[decision.maker(0)] if decision.makers else known.get("mutate")
+        startup = decision.settings.get("tpe", {}).get("startup")
+        tpe = next((m for m in self.members if m.name == "tpe"), None)
+        if startup is not None and tpe is not None and hasattr(tpe, "sampler_options"):
+            tpe.sampler_options = {**(tpe.sampler_options or {}), "n_startup_trials": startup}
+        return name
+
+    def _program_kind(self, feedback: Feedback) -> str:
+        if self._kind is None:
+            try:
+                self._kind = "params" if declared_space(feedback.seed) else "code"
+            except ParamSpecError:
+                self._kind = "code"
+        return self._kind
 
     def _parents_for(
         self, member: Proposer, parents: Sequence[Parent], feedback: Feedback
