@@ -75,6 +75,7 @@ means the method needed fewer candidates than TPE. The last row is the median of
     .venv/bin/python bench/suite.py --tasks branin,wine --methods mutate,tpe --seeds 1 --budget 20
     .venv/bin/python bench/suite.py --tasks openevolve_minimize --methods auto,mutate --seeds 2
     .venv/bin/python bench/suite.py --summary bench/suite-results.jsonl
+    .venv/bin/python bench/suite.py --summary bench/suite-results.jsonl --methods auto,tpe
 """
 
 from __future__ import annotations
@@ -524,8 +525,13 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true", help="skip runs already in --out")
     ap.add_argument("--summary", type=Path, default=None, help="only print the tables of a file")
     args = ap.parse_args()
-    if args.summary:
-        print(summarize(_read_rows(args.summary)))
+    if args.summary:  # --tasks/--methods pick the rows (seeds kept: those all of them ran)
+        keep_t = set(_choices(args.tasks, TASKS, "tasks"))
+        keep_m = set(_choices(args.methods, METHODS, "methods"))
+        rows = [
+            r for r in _read_rows(args.summary) if r["task"] in keep_t and r["method"] in keep_m
+        ]
+        print(summarize(rows))
         return
     tasks = _choices(args.tasks, TASKS, "tasks")
     methods = _choices(args.methods, METHODS, "methods")

@@ -1,3 +1,5 @@
+from typing import Any
+
 from evoforge.policy import check_policy, default_policy_source
 
 
@@ -13,11 +15,12 @@ def test_the_shipped_meta_evolved_policy_passes_the_checks() -> None:
     assert check_policy(evolved) == []
 
 
-def _decide(lane: dict[str, object], source: str | None = None) -> dict[str, object]:
+def _decide(lane: dict[str, object], source: str | None = None) -> dict[str, Any]:
     namespace: dict[str, object] = {"__name__": "policy_under_test"}
     exec(compile(source or default_policy_source(), "policy.py", "exec"), namespace)
     answer = namespace["decide"]({"lanes": [lane]})  # type: ignore[operator]
-    return answer["lanes"][0]  # type: ignore[no-any-return,index]
+    lanes: list[dict[str, Any]] = answer["lanes"]
+    return lanes[0]
 
 
 POOL = [{"id": i, "score": float(i % 3), "operator": "step", "parent": None} for i in range(6)]
@@ -33,15 +36,15 @@ def _lane(**over: object) -> dict[str, object]:
 def test_the_default_policy_moves_children_to_the_maker_that_beats_the_best() -> None:
     even = _decide(_lane())["makers"]
     assert set(even) == {"mutate", "tpe"}  # random's prior weight is 0
-    assert abs(even.count("tpe") - 200) < 40  # type: ignore[union-attr]
+    assert abs(even.count("tpe") - 200) < 40
     stats = {"tpe": {"tries": 20, "wins": 8, "gain": 1.0}, "mutate": {"tries": 20, "wins": 1}}
     leaning = _decide(_lane(maker_stats=stats))["makers"]
-    assert leaning.count("tpe") > 300  # type: ignore[union-attr]
+    assert leaning.count("tpe") > 300
 
 
 def test_the_default_policy_chooses_only_available_makers_and_sets_tpe_only_with_tpe() -> None:
     only = _decide(_lane(makers=["mutate"], kind="instructions"))
-    assert set(only["makers"]) == {"mutate"} and "settings" not in only  # type: ignore[arg-type]
+    assert set(only["makers"]) == {"mutate"} and "settings" not in only
     with_tpe = _decide(_lane())
     assert with_tpe["settings"] == {"tpe": {"startup": 10}}
     none_left = _decide(_lane(makers=["random"]))
