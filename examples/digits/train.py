@@ -3,7 +3,9 @@
 Run as ``python train.py`` in the folder that holds the inputs written by the
 task (train_x.npy, train_y.npy, val_x.npy, test_x.npy). Writes val_pred.npy and
 test_pred.npy: one integer label 0..9 per input row. It never sees the labels
-of the validation or test images; the task scores the predictions.
+of the validation or test images; the task scores the predictions. It also writes
+the trained weights, model.safetensors (data only: loading it runs no code), which
+the run keeps for its champions (``[program] artifacts``; ``evoforge export``).
 
 Only the evolve block changes between candidates. The frame around it owns
 seeding, threads, data loading, the training loop and a cap on training time.
@@ -16,6 +18,7 @@ import time
 
 import numpy as np
 import torch
+from safetensors.torch import save_file
 from torch import nn
 
 N_FEATURES = 64
@@ -189,6 +192,8 @@ def main() -> None:
     train_acc = float((predict(model, x) == y.numpy()).mean())
     np.save("val_pred.npy", predict(model, inputs["val"]), allow_pickle=False)
     np.save("test_pred.npy", predict(model, inputs["test"]), allow_pickle=False)
+    weights = {name: t.detach().contiguous() for name, t in model.state_dict().items()}
+    save_file(weights, "model.safetensors")
     print(f"epochs_run: {epochs_run}")
     print(f"train_loss: {loss:.4f}")
     print(f"train_accuracy: {train_acc:.4f}")

@@ -120,6 +120,9 @@ class Evaluation:
     examples: str = ""
     """Per-example validation scores of search metrics, as :func:`pack_examples` packs
     them ("" when the task gives none)."""
+    artifacts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """The files the worker kept of the candidate's folder: path -> {sha256, size}."""
+    artifacts_skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

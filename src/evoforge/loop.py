@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from evoforge.archive import Archive
+from evoforge.artifacts import ArtifactStore
 from evoforge.candidate import Candidate, Evaluation, Files, Status
 from evoforge.config import ConfigError
 from evoforge.executors import Executor
@@ -101,6 +102,8 @@ class Loop:
     stop: StopCheck = lambda: None
     requests: Callable[[], list[tuple[Path, dict[str, Any]]]] = list
     observer: Observer | None = None
+    artifacts: ArtifactStore | None = None
+    """Where the champions' kept files go (``[program] artifacts``); None keeps none."""
     clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
     """Times a turn of proposals (immune to changes of the wall clock)."""
@@ -316,8 +319,9 @@ class Loop:
         if self._is_seed(job):
             self._check_seed_metrics(job, ev)
         examples = self.archive.put_blob(ev.examples) if ev.examples else ""
+        kept = self._accept_artifacts(job, ev)
         cand = self.archive.update(
-            job.candidate_id, **outcome(ev), examples=examples, finished_at=self.clock()
+            job.candidate_id, **outcome(ev), **kept, examples=examples, finished_at=self.clock()
         )
         self.stats.count(cand.status)
         if cand.proposer == "seed" and not ev.ok:
@@ -334,7 +338,20 @@ class Loop:
         elif ev.ok:
             self.promoter.consider(cand)
         self._refresh_best()
+        if self.artifacts is not None and ev.artifacts:
+            self.artifacts.prune(self.archive)
         self._notify(cand)
+
+    def _accept_artifacts(self, job: Job, ev: Evaluation) -> dict[str, Any]:
+        """The record's fields for the files the worker kept (moved into the store)."""
+        if self.artifacts is None or not (ev.artifacts or ev.artifacts_skipped):
+            return {}
+        self.artifacts.accept(job.key)
+        extra = dict(self.archive.get(job.candidate_id).extra)
+        extra["artifacts"] = {k: dict(v) for k, v in ev.artifacts.items()}
+        if ev.artifacts_skipped:
+            extra["artifacts_skipped"] = list(ev.artifacts_skipped)
+        return {"extra": extra}
 
     def _is_seed(self, job: Job) -> bool:
         return job.purpose == "candidate" and self.archive.get(job.candidate_id).proposer == "seed"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from evoforge.archive import Archive, SQLiteArchive
+from evoforge.artifacts import INCOMING, ArtifactStore
 from evoforge.candidate import dumps
 from evoforge.config import (
     CONFIG_NAME,
@@ -62,14 +64,42 @@ class Outcome:
     sandbox: Mapping[str, str]
 
 
+@dataclass(frozen=True)
+class SeedOrigin:
+    """A former run's candidate to start a new run from (``evoforge run --from RUN[:CAND]``);
+    ``candidate`` None: that run's champion."""
+
+    run: RunDir
+    candidate: int | None = None
+
+    def files(self, experiment: Path, config: Config) -> tuple[dict[str, str], dict[str, object]]:
+        """The candidate's program and what the audit trail records of its origin."""
+        with SQLiteArchive(self.run.archive, readonly=True) as archive:
+            cand = archive.champion() if self.candidate is None else archive.get(self.candidate)
+            if cand is None:
+                raise ConfigError(f"{self.run.path}: no champion to start from")
+            files = archive.get_code(cand.code_hash)
+        missing = sorted(set(seed_files(experiment, config)) - set(files))
+        if missing:
+            raise ConfigError(
+                f"{self.run.path} #{cand.id} has no {', '.join(missing)}: it is not a program "
+                f"of this experiment's ([program] files)"
+            )
+        origin = {"run": str(self.run.path), "candidate": cand.id, "code_hash": cand.code_hash}
+        return files, origin
+
+
 def start(
     experiment: Path,
     *,
     observer: Observer | None = None,
     allow_weak: bool = False,
     proposer: Proposer | None = None,
+    seed_from: SeedOrigin | None = None,
 ) -> Outcome:
-    """Start a new run; ``proposer`` replaces the one the config names (programmatic use)."""
+    """Start a new run; ``proposer`` replaces the one the config names (programmatic use);
+    ``seed_from`` makes a former run's candidate the seed instead of the experiment's
+    program."""
     experiment = experiment.resolve()
     config = load_experiment(experiment)
     if config.stream is not None:
@@ -77,17 +107,36 @@ def start(
             f"{experiment}: a stream experiment ([stream] in its {CONFIG_NAME}) is improved "
             f"batch by batch: evoforge watch {experiment}"
         )
+    files, origin = (
+        seed_from.files(experiment, config) if seed_from else (seed_files(experiment, config), None)
+    )
     run = create_run(experiment, config.experiment.name)
     archive = SQLiteArchive(run.archive)
     archive.set_meta("experiment", str(experiment))
     archive.set_meta("started_at", time.time())
     archive.set_meta("config", config.model_dump(mode="json"))
-    files = seed_files(experiment, config)
+    if origin is not None:
+        archive.set_meta("seed_from", origin)
     with _state_on_error(archive):
         return _drive(
             run, archive, config, experiment, files,
             observer=observer, allow_weak=allow_weak, proposer=proposer,
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Extension:
+    """More budget for a resumed run: ``candidates`` more evaluated candidates and/or
+    ``wall_minutes`` more wall time than it has spent (``evoforge resume --candidates +N``)."""
+
+    candidates: int | None = None
+    wall_minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.candidates is not None and self.candidates < 1:
+            raise ConfigError(f"--candidates +N needs N >= 1, got {self.candidates}")
+        if self.wall_minutes is not None and not self.wall_minutes > 0:
+            raise ConfigError(f"--wall-minutes needs a positive number, got {self.wall_minutes}")
 
 
 def resume(
@@ -96,6 +145,7 @@ def resume(
     observer: Observer | None = None,
     allow_weak: bool = False,
     proposer: Proposer | None = None,
+    extend: Extension | None = None,
 ) -> Outcome:
     if run.driver_pid() is not None:
         raise ConfigError(
@@ -114,7 +164,7 @@ def resume(
     with _state_on_error(archive):
         return _drive(
             run, archive, config, experiment, files,
-            observer=observer, allow_weak=allow_weak, proposer=proposer,
+            observer=observer, allow_weak=allow_weak, proposer=proposer, extend=extend,
         )  # fmt: skip
 
 
@@ -128,6 +178,7 @@ def _drive(
     observer: Observer | None,
     allow_weak: bool,
     proposer: Proposer | None,
+    extend: Extension | None = None,
 ) -> Outcome:
     allow_weak = allow_weak or config.sandbox.allow_weak
     strength = sandbox_strength(config.sandbox.layers, allow_weak)
@@ -143,6 +194,8 @@ def _drive(
         archive.set_meta("compat_mode", compat)
         print(f"warning: compatibility mode: {compat}", file=sys.stderr)
     _audit_start(archive, audit, config, hashes, strength, allow_weak=allow_weak, compat=compat)
+    if extend is not None:  # after the log verified: the extension is its next entry
+        config = _extended(archive, config, extend, audit)
     caveat = validation_caveat(
         task, min_gain=config.promotion.min_gain, reruns=config.promotion.reruns
     )
@@ -174,6 +227,7 @@ def _drive(
         stop=run.stop_requested,
         requests=lambda: take_requests(run.path),
         observer=observer,
+        artifacts=_artifact_store(run, config),
     )
     began = time.time()
     archive.set_meta("session_started_at", began)  # status: elapsed_s + time since this
@@ -190,6 +244,40 @@ def _drive(
     archive.set_meta("state", reason)
     run.clear_stop()
     return Outcome(run, reason, loop.stats, strength)
+
+
+def _extended(archive: Archive, config: Config, extend: Extension, audit: Audit) -> Config:
+    """The run's config with its budget raised past what it has spent; the new snapshot
+    is stored (a later resume keeps it) and the change is audited."""
+    budget = config.budget
+    evaluated = sum(n for status, n in archive.counts().items() if status.was_evaluated())
+    changes: dict[str, float | int] = {}
+    if extend.candidates is not None:
+        changes["candidates"] = evaluated + extend.candidates
+    if extend.wall_minutes is not None:
+        spent = float(archive.get_meta("elapsed_s", 0.0)) / 60
+        changes["wall_minutes"] = round(spent + extend.wall_minutes, 4)
+    if not changes:
+        return config
+    new = config.model_copy(update={"budget": budget.model_copy(update=changes)})
+    archive.set_meta("config", new.model_dump(mode="json"))
+    audit.append(
+        "budget_extended",
+        **{f"{k}_before": getattr(budget, k) for k in changes},
+        **changes,
+    )
+    return new
+
+
+def _artifact_store(run: RunDir, config: Config) -> ArtifactStore | None:
+    if not config.program.artifacts:
+        return None
+    store = ArtifactStore(
+        run.path / "artifacts", objective=config.task.objective, maximize=config.maximize
+    )
+    # What workers copied for candidates the last session never recorded: run again now.
+    shutil.rmtree(store.root / INCOMING, ignore_errors=True)
+    return store
 
 
 @contextmanager
@@ -229,6 +317,7 @@ def _audit_start(
             sandbox=dict(strength),
             allow_weak=allow_weak,
             **({"compat_mode": compat} if compat else {}),
+            **({"seed_from": origin} if (origin := archive.get_meta("seed_from")) else {}),
         )
         return
     report = audit.verify()

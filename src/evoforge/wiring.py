@@ -120,6 +120,9 @@ def run_context(run: RunDir, config: Config, experiment: Path, *, allow_weak: bo
         sandbox_layers=config.sandbox.layers,
         allow_weak=allow_weak,
         threads=lim.threads,
+        artifacts=tuple(config.program.artifacts),
+        artifact_root=run.path / "artifacts" if config.program.artifacts else None,
+        artifact_max_bytes=int(config.program.artifact_max_mb * 1024 * 1024),
     )
 
 

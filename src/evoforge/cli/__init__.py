@@ -4,8 +4,8 @@
 ``error: ...`` line and exit code 2) and what the commands share; ``start`` the commands
 that start or continue work (init, run, meta, dashboard, report, resume); ``review`` those
 that read or decide about a run (status, best, show, diff, stop, approve, reject,
-rollback, audit); ``stream`` the stream's (watch, export, and the stream side of the
-others). Importing this package registers every command.
+rollback, audit); ``stream`` the stream's (watch, and the stream side of the
+others); ``outputs`` those that take results out (list, export). Importing this package registers every command.
 """
 
 from evoforge.cli.app import app, main
@@ -19,5 +19,8 @@ from evoforge.cli import review  # noqa: F401
 
 # isort: split
 from evoforge.cli import stream  # noqa: F401
+
+# isort: split
+from evoforge.cli import outputs  # noqa: F401
 
 __all__ = ["app", "main"]

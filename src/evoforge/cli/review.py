@@ -70,7 +70,7 @@ def show(
     response: Annotated[bool, typer.Option(help="Print the LLM's raw answer.")] = False,
 ) -> None:
     """One candidate: lineage, status, metrics, failure, output tails and diff to its parent."""
-    rd, ids = _split_run_args(args, want=(1, 1))
+    rd, ids = split_run_args(args, want=(1, 1))
     with open_archive(rd) as archive:
         print_candidate(archive, archive.get(ids[0]), code=code, prompt=prompt, response=response)
 
@@ -78,7 +78,7 @@ def show(
 @app.command()
 def diff(args: RunArgs = None) -> None:
     """Diff of CAND against OTHER (default: its first parent; the seed's is empty)."""
-    rd, ids = _split_run_args(args, want=(1, 2))
+    rd, ids = split_run_args(args, want=(1, 2))
     with open_archive(rd) as archive:
         cand = archive.get(ids[0])
         if len(ids) == 2:
@@ -199,7 +199,7 @@ def _decide(
     if stream is not None:
         stream_decide(action, stream, list(args or [])[1:], reason=reason, who=who)
         return
-    rd, ids = _split_run_args(args, want=(0, 0) if best else (1, 1))
+    rd, ids = split_run_args(args, want=(0, 0) if best else (1, 1))
     try:
         message = decide(rd, action, ids[0] if ids else 0, who=who, reason=reason, best=best)
         print(printable(message))
@@ -210,7 +210,7 @@ def _decide(
 # -- helpers ------------------------------------------------------------------------
 
 
-def _split_run_args(args: list[str] | None, *, want: tuple[int, int]) -> tuple[RunDir, list[int]]:
+def split_run_args(args: list[str] | None, *, want: tuple[int, int]) -> tuple[RunDir, list[int]]:
     args = list(args or [])
     run: str | None = None
     if args and not args[0].lstrip("#").isdigit():

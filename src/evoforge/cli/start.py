@@ -7,7 +7,7 @@ import shutil
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from evoforge.governance.rundir import RunDir, find_run
 from evoforge.summary import format_rows, run_summary
 from evoforge.textsafe import printable
 from evoforge.wiring import load_experiment
+
+if TYPE_CHECKING:
+    from evoforge.session import SeedOrigin
 
 FromOpenEvolve = Annotated[
     Path | None,
@@ -91,6 +94,14 @@ def run(
     from_openevolve: FromOpenEvolve = None,
     allow_unknown_keys: AllowUnknownKeys = False,
     llm: UseLLM = True,
+    start_from: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="RUN[:CAND]: start from a former run's champion (or candidate CAND) "
+            "instead of the experiment's program.",
+        ),
+    ] = None,
 ) -> None:
     """Start a new run of an experiment and show its progress."""
     from evoforge import session
@@ -103,12 +114,24 @@ def run(
     if experiment is None:
         raise UsageError("name the experiment folder (or --from-openevolve DIR)")
     config = load_experiment(experiment)
+    origin = _seed_origin(start_from) if start_from else None
     with (
         background_dashboard(experiment, enabled=dashboard),
         make_display(config.task.objective) as display,
     ):
-        outcome = session.start(experiment, observer=display, allow_weak=allow_weak_sandbox)
+        outcome = session.start(
+            experiment, observer=display, allow_weak=allow_weak_sandbox, seed_from=origin
+        )
     _print_end(outcome.run, outcome.reason)
+
+
+def _seed_origin(arg: str) -> SeedOrigin:
+    from evoforge.session import SeedOrigin
+
+    run, _, cand = arg.rpartition(":") if ":" in arg else (arg, "", "")
+    if cand and not cand.lstrip("#").isdigit():
+        raise UsageError(f"--from RUN[:CAND]: CAND is a candidate id, got {cand!r}")
+    return SeedOrigin(find_run(run or None), int(cand.lstrip("#")) if cand else None)
 
 
 @app.command()
@@ -215,16 +238,51 @@ def report(
 def resume(
     run: Annotated[str | None, typer.Argument(help="Run folder (default: newest).")] = None,
     allow_weak_sandbox: Annotated[bool, typer.Option(help="As for run.")] = False,
+    candidates: Annotated[
+        str | None,
+        typer.Option(help="+N: N more candidates than the run has evaluated (N: a new total)."),
+    ] = None,
+    wall_minutes: Annotated[
+        float | None, typer.Option(help="This many more minutes of wall time.")
+    ] = None,
 ) -> None:
-    """Continue a stopped or crashed run where it left off."""
+    """Continue a stopped or crashed run where it left off, or extend a finished one
+    (--candidates +N, --wall-minutes M; the change is audited)."""
     from evoforge import session
 
     rd = find_run(run)
     with open_archive(rd) as archive:
         objective = archive.get_meta("config", {}).get("task", {}).get("objective", "")
+        evaluated = sum(n for st, n in archive.counts().items() if st.was_evaluated())
+        state = str(archive.get_meta("state", ""))
+    extend = None
+    if candidates is not None or wall_minutes is not None:
+        more = _more_candidates(candidates, evaluated) if candidates is not None else None
+        extend = session.Extension(candidates=more, wall_minutes=wall_minutes)
+    elif state in ("finished", "wall budget spent"):
+        raise UsageError(
+            f"{rd.path} ended: {state}; give it more budget: evoforge resume {rd.path} "
+            "--candidates +N (or --wall-minutes M)"
+        )
     with make_display(objective) as display:
-        outcome = session.resume(rd, observer=display, allow_weak=allow_weak_sandbox)
+        outcome = session.resume(rd, observer=display, allow_weak=allow_weak_sandbox, extend=extend)
     _print_end(outcome.run, outcome.reason)
+
+
+def _more_candidates(arg: str, evaluated: int) -> int:
+    text = arg.strip()
+    try:
+        n = int(text.removeprefix("+"))
+    except ValueError:
+        raise UsageError(f"--candidates takes +N (more) or N (a new total), got {arg!r}") from None
+    if text.startswith("+"):
+        return n
+    if n <= evaluated:
+        raise UsageError(
+            f"--candidates {n}: the run has evaluated {evaluated} already; "
+            f"give more (or +N for N more)"
+        )
+    return n - evaluated
 
 
 # -- helpers ------------------------------------------------------------------------

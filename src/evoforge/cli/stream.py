@@ -1,4 +1,4 @@
-"""The stream commands: ``watch`` and ``export``, and the stream side of ``status``,
+"""The stream command ``watch``, and the stream side of ``export``, ``status``,
 ``approve``, ``reject``, ``rollback``, ``audit`` and ``report`` (which call here when
 given a stream: an experiment with a ``stream/`` folder, or that folder)."""
 
@@ -62,20 +62,15 @@ def watch(
     print(f"state: {reason}\nbatches: {n}\nstatus_with: evoforge status {store.folder}")
 
 
-@app.command()
-def export(
-    experiment: Annotated[Path, typer.Argument(help="Stream experiment folder.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the model into.")],
-    allow_weak_sandbox: Annotated[bool, typer.Option(help="As for run.")] = False,
-) -> None:
-    """Train the serving champion on the current window and write its model (data files)
-    with a note of which batches trained it (trained_on.json) and its code."""
+def stream_export(experiment: Path, out: Path, *, allow_weak: bool) -> None:
+    """``evoforge export STREAM --out DIR``: train the serving champion on the current
+    window and write its model (data files), trained_on.json and its code."""
     from evoforge.stream.export import export_model
     from evoforge.stream.setup import build_watcher
 
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"{out} exists and is not empty")
-    watcher = build_watcher(experiment, allow_weak=allow_weak_sandbox)
+    watcher = build_watcher(experiment, allow_weak=allow_weak)
     try:
         path = export_model(watcher, out)
     except StreamError as exc:

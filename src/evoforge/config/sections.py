@@ -26,8 +26,13 @@ class ProgramSection(_Section):
     files: list[str] = Field(min_length=1)
     command: list[str] = Field(min_length=1)
     """argv of a candidate run; ``{python}`` is the interpreter evoforge runs under."""
+    artifacts: list[str] = []
+    """Files a candidate writes that the run keeps for its champions (paths or glob
+    patterns in the candidate's folder, e.g. "model.joblib"): ``evoforge export``."""
+    artifact_max_mb: float = Field(default=100.0, gt=0)
+    """At most this much of them per candidate; files past it are left out (said)."""
 
-    @field_validator("files")
+    @field_validator("files", "artifacts")
     @classmethod
     def _relative(cls, files: list[str]) -> list[str]:
         for f in files:

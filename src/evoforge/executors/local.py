@@ -1,7 +1,7 @@
 """The default executor: a pool of local worker processes.
 
 Each worker is a separate, trusted process (spawned, so it shares nothing with
-the driver's memory) that loads the task once and evaluates one job at a time.
+the driver's memory, and without the caller's ``__main__``: ``evoforge.spawn``) that loads the task once and evaluates one job at a time.
 Workers die with the driver (PDEATHSIG), and their candidates die with them.
 
 Jobs beyond the pool's size wait here, in order, never in the pool's own queue:
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import multiprocessing
 import os
 import shutil
 from collections import deque
@@ -22,6 +21,7 @@ from collections import deque
 from evoforge.candidate import Evaluation
 from evoforge.executors._base import Executor, kill_active
 from evoforge.runner import Job, RunContext, evaluate
+from evoforge.spawn import spawn_context
 
 
 class LocalExecutor(Executor):
@@ -36,7 +36,7 @@ class LocalExecutor(Executor):
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=spawn_context(),
                 initializer=worker_init,
             )
         return self._pool

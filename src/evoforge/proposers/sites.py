@@ -89,6 +89,11 @@ def declared_space(files: Files) -> dict[str, Param]:
     return {name: site.spec for name, site in _named(find_sites(files)).items()}
 
 
+def declared_values(files: Files) -> dict[str, Value]:
+    """The declared parameters' current values, by the names of :func:`declared_space`."""
+    return {name: site.value for name, site in _named(find_sites(files)).items()}
+
+
 def set_values(files: Files, values: Mapping[str, Value | list[Number]]) -> dict[str, str]:
     """A copy of ``files`` with the named declared parameters set to ``values``.
 

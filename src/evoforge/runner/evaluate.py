@@ -18,6 +18,7 @@ from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
+from evoforge.artifacts import INCOMING, collect
 from evoforge.candidate import Evaluation, RunResult, pack_examples
 from evoforge.gates import Scored
 from evoforge.gates.detectors import MetricChecks
@@ -109,11 +110,24 @@ def evaluate(
                 run=run,
                 flags=("task_tampered",),
             )
-        return score(task, scratch, ctx.heldout, run)
+        return keep_artifacts(ctx, job, scratch, score(task, scratch, ctx.heldout, run))
     finally:
         with contextlib.suppress(FileNotFoundError):
             pidfile.unlink()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def keep_artifacts(ctx: RunContext, job: Job, scratch: Path, ev: Evaluation) -> Evaluation:
+    """``ev`` with the artifacts of a scored candidate collected (first evaluations only;
+    a problem copying them is said, never the candidate's failure)."""
+    if not (ev.ok and ctx.artifacts and ctx.artifact_root) or job.purpose != "candidate":
+        return ev
+    dest = ctx.artifact_root / INCOMING / job.key
+    try:
+        kept = collect(scratch, ctx.artifacts, dest, max_bytes=ctx.artifact_max_bytes)
+    except OSError as exc:
+        return replace(ev, artifacts_skipped=(f"could not copy the artifacts: {exc}",))
+    return replace(ev, artifacts=kept.files, artifacts_skipped=kept.skipped)
 
 
 def run_failure(run: RunResult) -> str:

@@ -26,6 +26,10 @@ class RunContext:
     threads: int = 1
     task_hashes: Mapping[str, str] = field(default_factory=dict)
     """sha256 of the task's files taken when the run started; checked before each scoring."""
+    artifacts: tuple[str, ...] = ()
+    """``[program] artifacts``: what a scored candidate's folder keeps (:mod:`evoforge.artifacts`)."""
+    artifact_root: Path | None = None
+    artifact_max_bytes: int = 0
 
 
 @dataclass(frozen=True)

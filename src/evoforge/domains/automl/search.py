@@ -19,7 +19,6 @@ should store those, not candidates.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from evoforge.domains.automl.interpreter import Interpreter
 from evoforge.domains.automl.island import Improvement, Island, IslandReport, island_worker
 from evoforge.domains.automl.program import Program
 from evoforge.domains.automl.tasks import TaskSpec, make_tasks
+from evoforge.spawn import spawn_context
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class _Processes:
     """One spawned worker process per island, driven over pipes."""
 
     def __init__(self, config: SearchConfig, start: float) -> None:
-        context = multiprocessing.get_context("spawn")
+        context = spawn_context()
         self.conns: list[Connection] = []
         self.procs: list[BaseProcess] = []
         for i in range(config.islands):
