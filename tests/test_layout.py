@@ -44,6 +44,14 @@ COVERED_ELSEWHERE = {
         "tests/cli/test_cli_start.py",
         "a template `evoforge init` copies; the CLI tests run it",
     ),
+    "templates/sklearn/train.py": (
+        "tests/cli/test_cli_start.py",
+        "a template `evoforge init --template sklearn` copies; the CLI tests run it",
+    ),
+    "templates/sklearn/task.py": (
+        "tests/cli/test_cli_start.py",
+        "a template `evoforge init --template sklearn` copies; the CLI tests run it",
+    ),
     "templates/stream/stream_source.py": (
         "tests/cli/test_cli_stream.py",
         "a template `evoforge init --template stream` copies; the CLI tests watch it",

@@ -60,6 +60,7 @@ from evoforge.loop_state import (
     Streak,
     TaskError,
 )
+from evoforge.loop_twins import Twins, has_conditions
 from evoforge.program import unified_diff
 from evoforge.proposers._base import (
     Feedback,
@@ -117,6 +118,11 @@ class Loop:
     _busy_until: float = field(init=False, default=0.0)
     _candidates_in_flight: int = field(init=False, default=0)
     _gains: deque[float] = field(init=False, default_factory=lambda: deque(maxlen=50))
+    _twins: Twins | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if has_conditions(self.seed_files):  # `when` parameters: functional duplicates
+            self._twins = Twins(self.archive)
 
     # -- the loop ---------------------------------------------------------------
     def run(self) -> str:
@@ -226,8 +232,16 @@ class Loop:
         if earlier is not None:
             self._not_run(base, Status.DUPLICATE, f"same code as #{earlier.id}", parents)
             return True
+        twin = self._twins.earlier(child) if self._twins else None
+        if twin is not None:
+            why = f"same program as #{twin}: it changes only parameters whose `when` fails"
+            self._not_run(base, Status.DUPLICATE, why, parents)
+            return True
         self._streak.clear()
-        self._submit(self.archive.add(base))
+        cand = self.archive.add(base)
+        if self._twins:
+            self._twins.add(child, cand.id)
+        self._submit(cand)
         return True
 
     def _not_run(self, base: Candidate, status: Status, why: str, parents: list[Candidate]) -> None:

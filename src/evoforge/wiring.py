@@ -188,7 +188,7 @@ LOCAL_WEIGHTS: Mapping[str, float] = {"resample": 0.5}
 """The portfolio's mutator moves near its parent: a redraw of one setting over its
 whole range is what TPE's samples already do."""
 SAMPLER_OPTIONS: Mapping[str, Mapping[str, object]] = {
-    "tpe": {"multivariate": True, "constant_liar": True},
+    "tpe": {"multivariate": True, "group": True, "constant_liar": True},
     "gp": {"n_startup_trials": 5},
 }
 """The portfolio's samplers: TPE models all parameters together and counts running

@@ -3,7 +3,9 @@ them: init, run, resume. Real processes, real run folders."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -112,3 +114,26 @@ def test_a_run_halted_because_the_task_changed_exits_with_an_error(
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "error: the run was stopped: task files changed since the run started" in proc.stderr
     assert "state: stopped: task files changed" in proc.stdout
+
+
+def test_the_sklearn_template_runs_keeps_its_model_and_exports_it(tmp_path: Path) -> None:
+    exp = tmp_path / "clf"
+    assert "sklearn" in cli("init", "--help").stdout
+    cli("init", str(exp), "--template", "sklearn")
+    set_config(exp, "candidates = 40", "candidates = 6")
+    set_config(exp, "reruns = 2", "reruns = 0")
+    done = summary(cli("run", str(exp)).stdout)
+    assert done["state"] == "finished" and float(done["champion_val_accuracy"]) > 0.9
+    out = tmp_path / "model"
+    cli("export", str(exp), "--out", str(out))
+    note = json.loads((out / "candidate.json").read_text())
+    assert note["artifacts"]["model.joblib"]["kept"] is True
+    assert "C" in note["params"] and "MAX_DEPTH" in note["params"]
+    check = (  # the kept model loads; train.py runs there and predicts as it did
+        "import joblib, subprocess, sys, numpy as np\n"
+        "kept = joblib.load('model.joblib').predict(np.load('val_x.npy'))\n"
+        "subprocess.run([sys.executable, 'train.py'], check=True)\n"
+        "print((kept == np.load('val_pred.npy')).all())\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", check], cwd=out, capture_output=True, text=True)
+    assert proc.stdout.strip().endswith("\nTrue"), proc.stdout + proc.stderr

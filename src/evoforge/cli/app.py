@@ -3,9 +3,12 @@ commands share: ``UsageError`` and ``open_archive``."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 
 import typer
+import typer.rich_utils
 
 from evoforge.archive import Archive, SchemaError, SQLiteArchive
 from evoforge.candidate_view import MissingRecord
@@ -13,6 +16,12 @@ from evoforge.config import ConfigError
 from evoforge.governance.rundir import RunDir, RunNotFound
 from evoforge.loop_state import SeedFailed, TaskError
 from evoforge.textsafe import printable
+
+HELP_WIDTH = 120
+"""``--help`` is at least this wide (80 columns cut option names such as
+``--allow-unknown-keys / --no-allow-unknown-keys``); TERMINAL_WIDTH overrides."""
+if not os.environ.get("TERMINAL_WIDTH"):
+    typer.rich_utils.MAX_WIDTH = max(HELP_WIDTH, shutil.get_terminal_size((80, 24)).columns)
 
 app = typer.Typer(
     help="evoforge: evolve programs that train models, sandboxed and scored on data they never see.",

@@ -45,10 +45,25 @@ def _from_openevolve(source: Path, dest: Path | None, *, allow_unknown: bool, ll
     return imported.experiment
 
 
+TEMPLATES = {
+    "minimal": "fit a curve by evolving a program's constants (pure Python, seconds)",
+    "sklearn": "a scikit-learn classifier on a bundled data set: fixed split, hidden "
+    "labels, held-out test metric, conditional parameters, the model kept",
+    "stream": "a stream experiment for evoforge watch (batches arrive, drift)",
+}
+
+
 @app.command()
 def init(
     folder: Annotated[Path, typer.Argument(help="Folder to create the experiment in.")],
-    template: Annotated[str, typer.Option(help="Template to start from.")] = "minimal",
+    template: Annotated[
+        str,
+        typer.Option(
+            help="Template to start from: "
+            + "; ".join(f"{name}: {what}" for name, what in TEMPLATES.items())
+            + "."
+        ),
+    ] = "minimal",
     from_openevolve: FromOpenEvolve = None,
     allow_unknown_keys: AllowUnknownKeys = False,
     llm: UseLLM = True,

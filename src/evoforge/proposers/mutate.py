@@ -45,7 +45,7 @@ from evoforge.proposers.params import (
     Param,
     ParamSpecError,
 )
-from evoforge.proposers.sites import Site, apply, find_sites
+from evoforge.proposers.sites import Site, active_sites, apply, find_sites
 from evoforge.proposers.values import Value, render
 
 _T = TypeVar("_T")
@@ -144,8 +144,8 @@ class Mutator(Proposer):
         if not parents:
             raise ProposalError("the mutator needs at least one parent")
         base = parents[0].files
-        try:
-            sites = find_sites(base)
+        try:  # a parameter whose `when` fails does nothing: changing it would waste a child
+            sites = active_sites(find_sites(base))
         except ParamSpecError as exc:
             raise ProposalError(f"cannot read the parent's parameters: {exc}") from exc
         other = parents[1] if len(parents) > 1 and parents[1].files != base else None

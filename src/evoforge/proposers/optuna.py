@@ -38,6 +38,7 @@ import logging
 import math
 import random
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -62,7 +63,12 @@ from evoforge.proposers._base import (
     Proposer,
     ProposerExhausted,
 )
-from evoforge.proposers.optuna_space import distributions, params_of, trial_values
+from evoforge.proposers.optuna_space import (
+    distributions,
+    params_of,
+    suggest_active,
+    trial_values,
+)
 from evoforge.proposers.params import ParamSpecError
 from evoforge.proposers.sites import _named, declared_space, find_sites, set_values
 from evoforge.proposers.values import Value
@@ -161,6 +167,8 @@ class OptunaProposer(Proposer):
             )
         dists = {k: d for name, spec in space.items() for k, d in distributions(name, spec)}
         self._distributions.update(dists)
+        named = _named(find_sites(base))
+        conditional = any(site.when for site in named.values())
         for parent in parents:
             self._import(parent, feedback.objective)
         self._expire_stale()
@@ -173,8 +181,13 @@ class OptunaProposer(Proposer):
             # quiet: a sampler logs a warning whenever it samples a parameter outside the
             # space all trials share (e.g. a list's optional elements): noise for a user
             with _one_torch_thread(self.sampler), _quiet():
-                trial = study.ask(fixed_distributions=dists)
-            values = trial_values(space, trial.params)
+                if conditional:  # define-by-run: only the parameters whose `when` holds
+                    trial = study.ask()
+                    active = suggest_active(trial, named)
+                else:
+                    trial = study.ask(fixed_distributions=dists)
+                    active = list(space)
+            values = trial_values({n: space[n] for n in active}, trial.params)
             try:
                 child = set_values(base, values)
             except (KeyError, ValueError) as exc:
@@ -297,7 +310,9 @@ class OptunaProposer(Proposer):
             raise ValueError("sampler options may not set seed: the sampler is seeded from the run")
         if "seed" in inspect.signature(cls).parameters:
             options["seed"] = seed
-        return cls(**options)
+        with warnings.catch_warnings():  # TPE's `group` (conditional spaces) is "experimental"
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return cls(**options)
 
     def _add(self, params: Mapping[str, Any], hash_: str, *, number: int | None) -> _Trial:
         record = _Trial(len(self._trials), dict(params), "pending", hash_, number=number)
@@ -388,7 +403,7 @@ def _one_torch_thread(sampler: str) -> Iterator[None]:
 def _quiet() -> Iterator[None]:
     logger = logging.getLogger("optuna")
     level = logger.level
-    logger.setLevel(logging.WARNING)
+    logger.setLevel(logging.ERROR)  # its fallback warnings too: one per parameter and trial
     try:
         yield
     finally:

@@ -17,9 +17,11 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
+from optuna.trial import Trial
 
 from evoforge.candidate import Files
 from evoforge.proposers._base import ProposalError
+from evoforge.proposers.conditions import inactive, parents_first
 from evoforge.proposers.params import (
     Bool,
     Choice,
@@ -29,7 +31,7 @@ from evoforge.proposers.params import (
     Param,
     ParamSpecError,
 )
-from evoforge.proposers.sites import _named, find_sites
+from evoforge.proposers.sites import Site, _named, find_sites
 from evoforge.proposers.values import Value, _ratio_scaled, _round_sig
 
 
@@ -65,6 +67,35 @@ def trial_values(space: Mapping[str, Param], params: Mapping[str, Any]) -> dict[
     return out
 
 
+def suggest_active(trial: Trial, named: Mapping[str, Site]) -> list[str]:
+    """Define-by-run: suggest each declared parameter whose ``when`` condition holds for
+    the values suggested before it (parents first), so Optuna sees a conditional space;
+    returns the active names."""
+    chosen: dict[str, Value] = {}
+    off: set[str] = set()
+    for name in parents_first(named):
+        cond = named[name].when
+        if cond is not None and (cond.name in off or not cond.holds(chosen[cond.name])):
+            off.add(name)
+            continue
+        spec = named[name].spec
+        for key, dist in distributions(name, spec):
+            _suggest(trial, key, dist)
+        chosen[name] = trial_values({name: spec}, trial.params)[name]
+    return [n for n in named if n not in off]
+
+
+def _suggest(trial: Trial, key: str, dist: BaseDistribution) -> None:
+    if isinstance(dist, CategoricalDistribution):
+        trial.suggest_categorical(key, dist.choices)
+    elif isinstance(dist, IntDistribution):
+        trial.suggest_int(key, dist.low, dist.high, log=dist.log)
+    elif isinstance(dist, FloatDistribution):
+        trial.suggest_float(key, dist.low, dist.high, log=dist.log)
+    else:  # pragma: no cover - distributions() makes only these
+        raise ProposalError(f"{key}: no suggestion for {type(dist).__name__}")
+
+
 def _number(spec: Param, x: Any) -> int | float:
     if isinstance(spec, FloatRange):
         return min(spec.hi, max(spec.lo, _round_sig(float(x))))
@@ -78,7 +109,10 @@ def params_of(files: Files, dists: Mapping[str, BaseDistribution]) -> dict[str, 
     except ParamSpecError:
         return None
     params: dict[str, Any] = {}
+    off = inactive(named) if any(s.when for s in named.values()) else set()
     for name, site in named.items():
+        if name in off:  # never set for this program: not one of its trial's params
+            continue
         v = site.value
         if isinstance(v, tuple):
             if f"{name}.len" in dists:

@@ -18,6 +18,9 @@ Specs: ``choice[...]`` (str/int/float/bool literals), ``int[lo, hi]``,
 ``fixed``. Integer ranges with ``0 < lo`` and ``hi >= 10 * lo`` are walked and
 sampled on a log scale, because widths and epoch counts matter by ratio.
 
+A spec may end with a condition, ``when NAME in [...]`` or ``when NAME == literal``
+(:mod:`evoforge.proposers.conditions`): the parameter is searched only while it holds.
+
 Unannotated literals follow default rules (see :class:`FreeNumber`,
 :class:`FreeList`, :class:`FreeBool`); strings change only through ``choice``.
 Which literals are sites, and how values are spliced into programs, is in

@@ -25,8 +25,15 @@ import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from evoforge.candidate import Files
+from evoforge.candidate import Files, code_hash
 from evoforge.program import EvolveBlockError, blocks_of
+from evoforge.proposers.conditions import (
+    Condition,
+    condition_problems,
+    functional_hash,
+    inactive,
+    split_condition,
+)
 from evoforge.proposers.params import (
     _FREE_LIST_MAX_LEN,
     Fixed,
@@ -55,6 +62,8 @@ class Site:
     """The literal's source text (its quote or bracket style is kept on change)."""
     name: str = ""
     """The target of a ``NAME = literal`` line, else ""."""
+    when: Condition | None = None
+    """The annotation's ``when`` condition (:mod:`evoforge.proposers.conditions`)."""
 
     @property
     def key(self) -> str:
@@ -87,6 +96,32 @@ def declared_space(files: Files) -> dict[str, Param]:
     :func:`set_values` accepts. ParamSpecError when an annotation is malformed.
     """
     return {name: site.spec for name, site in _named(find_sites(files)).items()}
+
+
+def active_sites(sites: list[Site]) -> list[Site]:
+    """``sites`` without the declared parameters whose ``when`` condition fails."""
+    if not any(s.when for s in sites):
+        return sites
+    named = _named(sites)
+    off = {named[n].key for n in inactive(named)}
+    return [s for s in sites if s.key not in off]
+
+
+def program_key(files: Files) -> str:
+    """The program's content address with its inactive parameters left out: two
+    programs that differ only there have the same key (a child that changes only an
+    inactive parameter is a duplicate). Without conditions: the code hash."""
+    try:
+        sites = find_sites(files)
+    except ParamSpecError:
+        return code_hash(files)
+    if not any(s.when for s in sites):
+        return code_hash(files)
+    named = _named(sites)
+    spans = [
+        (s.path, s.line, s.col, s.end_line, s.end_col) for n in inactive(named) if (s := named[n])
+    ]
+    return functional_hash(files, spans) if spans else code_hash(files)
 
 
 def declared_values(files: Files) -> dict[str, Value]:
@@ -182,6 +217,8 @@ def _scan(files: Files) -> tuple[list[Site], list[str]]:
             found, why = _scan_file(path, files[path])
             sites.extend(found)
             problems.extend(why)
+    if any(s.when for s in sites):
+        problems.extend(condition_problems(_named(sites)))
     return sites, problems
 
 
@@ -201,11 +238,17 @@ def _scan_file(path: str, source: str) -> tuple[list[Site], list[str]]:
     block_at = {n: i for i, b in enumerate(blocks) for n in range(b.start + 2, b.end + 1)}
     problems: list[str] = []
     specs: dict[int, Param | Fixed] = {}
+    conditions: dict[int, Condition] = {}
     for line, text in notes.items():
         try:
             if line not in block_at:
                 raise ParamSpecError("`# evolve:` annotation outside an evolve block")
-            specs[line] = parse_spec(text)
+            spec_text, cond = split_condition(text)
+            specs[line] = parse_spec(spec_text)
+            if cond is not None:
+                if isinstance(specs[line], Fixed):
+                    raise ParamSpecError("`fixed` never changes: it takes no `when`")
+                conditions[line] = cond
         except ParamSpecError as exc:
             problems.append(f"{path}:{line}: {exc}")
     fixed = {n for n, s in specs.items() if isinstance(s, Fixed)}
@@ -242,7 +285,8 @@ def _scan_file(path: str, source: str) -> tuple[list[Site], list[str]]:
         col = _char_col(source, starts, node.lineno, node.col_offset)
         end_col = _char_col(source, starts, end_line, node.end_col_offset or 0)
         text = source[starts[node.lineno - 1] + col : starts[end_line - 1] + end_col]
-        sites.append(Site(path, node.lineno, col, end_line, end_col, value, spec, text, name))
+        when = conditions.get(annotated[0]) if annotated else None
+        sites.append(Site(path, node.lineno, col, end_line, end_col, value, spec, text, name, when))
     for line in sorted(set(specs) - used - fixed):
         problems.append(
             f"{path}:{line}: an `# evolve:` spec must trail a line that assigns a literal "
