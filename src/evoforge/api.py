@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,12 @@ class Run:
         from evoforge.export import export_candidate
 
         return export_candidate(self._dir, Path(folder), candidate)
+
+    def enqueue(self, values: Mapping[str, Any], *, who: str = "") -> Path:
+        """Queue a configuration of declared parameters to try next (``evoforge enqueue``)."""
+        from evoforge.governance.queue import enqueue
+
+        return enqueue(self._dir, values, who=who or os.environ.get("USER") or getpass.getuser())
 
     def approve(
         self, candidate: int | None = None, *, reason: str, who: str = "", best: bool = False

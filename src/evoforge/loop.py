@@ -32,6 +32,7 @@ from evoforge.gates import PreRunGate, Scored, check_all
 from evoforge.gates.detectors import GamingDetectors
 from evoforge.governance.control import ControlError, answer, apply
 from evoforge.governance.promotion import Promoter
+from evoforge.governance.queue import check as check_values
 from evoforge.governance.run_audit import Audit
 from evoforge.loop_checks import (
     check_seed,
@@ -64,6 +65,7 @@ from evoforge.loop_twins import Twins, has_conditions
 from evoforge.program import unified_diff
 from evoforge.proposers._base import (
     Feedback,
+    Proposal,
     ProposalError,
     Proposer,
     ProposerBusy,
@@ -103,6 +105,8 @@ class Loop:
     stop: StopCheck = lambda: None
     requests: Callable[[], list[tuple[Path, dict[str, Any]]]] = list
     observer: Observer | None = None
+    queued: Callable[[], tuple[Path, dict[str, Any]] | None] = lambda: None
+    """The oldest configuration a person enqueued (``evoforge enqueue``), if any."""
     artifacts: ArtifactStore | None = None
     """Where the champions' kept files go (``[program] artifacts``); None keeps none."""
     clock: Callable[[], float] = time.time
@@ -205,8 +209,12 @@ class Loop:
             return False
         with_code = [as_parent(self.archive, p) for p in parents]
         feedback = self._feedback()
+        item = self.queued()
         try:
-            proposal = self.proposer.propose(with_code, feedback, self._rng("propose"))
+            if item is not None:
+                proposal = self._enqueued(*item)
+            else:
+                proposal = self.proposer.propose(with_code, feedback, self._rng("propose"))
         except ProposerBusy as exc:
             self._busy_until = self.clock() + max(0.0, exc.retry_after)
             return True
@@ -220,7 +228,8 @@ class Loop:
         child = dict(proposal.files)
         code_hash = self.archive.put_code(child)
         base = child_of(
-            parents, code_hash=code_hash, island=island, proposer=self.proposer.name,
+            parents, code_hash=code_hash, island=island,
+            proposer=self.proposer.name if item is None else "enqueued",
             operator=proposal.operator, diff=unified_diff(with_code[0].files, child),
             note=proposal.note, extra=store_meta(self.archive, proposal.meta),
         )  # fmt: skip
@@ -243,6 +252,19 @@ class Loop:
             self._twins.add(child, cand.id)
         self._submit(cand)
         return True
+
+    def _enqueued(self, path: Path, body: Mapping[str, Any]) -> Proposal:
+        """A person's configuration, written into the seed program (the queue entry is
+        taken now: a bad one is recorded once, never retried)."""
+        path.unlink(missing_ok=True)
+        values = body.get("values", {})
+        self.audit.append("enqueued", values=values, who=str(body.get("who", "")))
+        try:
+            files = check_values(self.seed_files, values)
+        except ConfigError as exc:
+            raise ProposalError(f"enqueued values do not fit the seed: {exc}") from None
+        shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+        return Proposal(files, "enqueue", f"enqueued by {body.get('who', '?')}: {shown}")
 
     def _not_run(self, base: Candidate, status: Status, why: str, parents: list[Candidate]) -> None:
         """A child kept from running (gates, duplicate): recorded, and told to the

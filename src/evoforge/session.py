@@ -34,6 +34,7 @@ from evoforge.governance.audit import AuditLog
 from evoforge.governance.audit_verify import format_report
 from evoforge.governance.control import take_requests
 from evoforge.governance.promotion import validation_caveat
+from evoforge.governance.queue import take_next
 from evoforge.governance.run_audit import Audit
 from evoforge.governance.rundir import RunDir, create_run
 from evoforge.loop import Loop
@@ -226,6 +227,7 @@ def _drive(
         declared_metrics=declared_metrics(config),
         stop=run.stop_requested,
         requests=lambda: take_requests(run.path),
+        queued=lambda: take_next(run.path),
         observer=observer,
         artifacts=_artifact_store(run, config),
     )

@@ -1,10 +1,11 @@
-"""The commands that take results out of a run: ``list`` (its candidates as a table,
-CSV or JSON) and ``export`` (a candidate, or a stream's serving model, as a folder)."""
+"""The commands that take results out of a run or hand it work: ``list`` (its candidates
+as a table, CSV or JSON), ``export`` (a candidate, or a stream's serving model, as a
+folder) and ``enqueue`` (a configuration to try next)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -98,3 +99,41 @@ def export(
         print(printable(f"artifact: {path / rel}{said}"))
     command = " ".join(note["command"]).replace("{python}", "python")
     print(printable(f"run it: cd {path} && {command}"))
+
+
+@app.command()
+def enqueue(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(help="[RUN] then NAME=VALUE for declared parameters.", show_default=False),
+    ] = None,
+    who: Annotated[str, typer.Option(help="Who asks (recorded in the audit trail).")] = "",
+) -> None:
+    """Queue a configuration of declared parameters (as Optuna's enqueue_trial): the run
+    tries it before its next proposal (a stopped or finished run: when resumed)."""
+    import ast
+    import getpass
+    import os
+
+    from evoforge.governance.queue import enqueue as queue_values
+    from evoforge.governance.queue import waiting
+    from evoforge.governance.rundir import find_run
+
+    rest = list(args or [])
+    run = rest.pop(0) if rest and "=" not in rest[0] else None
+    values: dict[str, Any] = {}
+    for item in rest:
+        name, eq, text = item.partition("=")
+        if not eq or not name:
+            raise UsageError(f"expected NAME=VALUE, got {item!r}")
+        try:
+            values[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            values[name] = text  # a bare word: a string choice
+    rd = find_run(run)
+    try:
+        path = queue_values(rd, values, who=who or os.environ.get("USER") or getpass.getuser())
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    state = "running: tried next" if rd.driver_pid() else "tried when resumed"
+    print(printable(f"enqueued: {path.name} ({waiting(rd.path)} waiting; {state})"))

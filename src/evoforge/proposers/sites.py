@@ -143,6 +143,10 @@ def set_values(files: Files, values: Mapping[str, Value | list[Number]]) -> dict
     unknown = sorted(set(values) - set(named))
     if unknown:
         raise KeyError(f"no declared parameter named {', '.join(unknown)}")
+    for name, value in values.items():  # said by the name the caller used
+        value = tuple(value) if isinstance(value, list) else value
+        if why := named[name].spec.problem(value):
+            raise ValueError(f"{name}: {why}")
     return apply(files, {named[n].key: v for n, v in values.items()})
 
 
