@@ -19,6 +19,7 @@ SECTIONS = (
     "score",
     "lineage",
     "champion-diff",
+    "importances",
     "flags",
     "approvals",
     "audit",
@@ -39,7 +40,7 @@ def test_report_is_self_contained_with_every_section(tmp_path: Path) -> None:
     page = (tmp_path / "r.html").read_text()
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in page
-    assert page.count("<svg") == 2 and "<script" not in page
+    assert page.count("<svg") >= 2 and "<script" not in page  # score, lineage (+ slices)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the reason, escaped
     assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing fetched from anywhere
     assert "verified:" in page and "QUALITY" in page  # audit ok, champion diff against the seed

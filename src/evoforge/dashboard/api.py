@@ -66,9 +66,40 @@ def list_runs(runs_dir: Path) -> list[dict[str, Any]]:
                     "pending_approvals": len(archive.approvals(states=[ApprovalState.PENDING])),
                     "champion": best,
                     "started_at": archive.get_meta("started_at"),
+                    "proposer": str((config.get("proposer") or {}).get("kind", "mutate")),
+                    "elapsed_s": float(archive.get_meta("elapsed_s", 0.0) or 0.0),
                 }
             )
     return out
+
+
+def importances(run: RunDir) -> dict[str, Any]:
+    """fANOVA importances of the run's declared parameters (largest first), with the
+    (value, objective) points of the top three."""
+    from evoforge.candidate_rows import candidate_rows
+    from evoforge.dashboard.importances import importances as rank
+    from evoforge.dashboard.importances import slices
+
+    with open_archive(run) as archive:
+        config = archive.get_meta("config", {})
+        rows = candidate_rows(archive)
+    objective, _ = metric_names(config)
+    maximize = (config.get("task") or {}).get("direction", "maximize") == "maximize"
+    got = rank(rows, objective, maximize=maximize)
+    top = list(got.values)[:3]
+    return {
+        "objective": objective,
+        "trials": got.trials,
+        "why_none": got.why_none,
+        "importances": [{"name": n, "importance": v} for n, v in got.values.items()],
+        "slices": {
+            n: [[_plain(v), s] for v, s in pts] for n, pts in slices(rows, objective, top).items()
+        },
+    }
+
+
+def _plain(v: Any) -> Any:
+    return v if isinstance(v, bool | int | float | str) or v is None else repr(v)
 
 
 def stream_brief(folder: Path) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from evoforge.archive import ApprovalState
 from evoforge.dashboard import api
-from evoforge.dashboard.report_charts import legend, lineage_svg, score_svg
+from evoforge.dashboard.report_charts import legend, lineage_svg, score_svg, slice_svg
 from evoforge.dashboard.report_format import escape, figure, table, when
 from evoforge.governance.rundir import RunDir
 
@@ -69,6 +69,7 @@ def render_report(run: RunDir) -> str:
             if ov["portfolio"]
             else []
         ),
+        ("importances", "Parameter importances", _importances(run, ov)),
         ("flags", "Flags and rejections", _flags(rows, ov)),
         ("approvals", "Approvals and champion history", _approvals(ov)),
         ("audit", "Audit trail", _audit(ov["audit"])),
@@ -135,6 +136,32 @@ def _summary(ov: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
             )
         )
     return table(["", ""], pairs, header=False)
+
+
+def _importances(run: RunDir, ov: Mapping[str, Any]) -> str:
+    """fANOVA importances of the declared parameters and the slices of the top three."""
+    from evoforge.archive import SQLiteArchive
+    from evoforge.candidate_rows import candidate_rows
+    from evoforge.dashboard.importances import importances, slices
+
+    with SQLiteArchive(run.archive, readonly=True) as archive:
+        rows = candidate_rows(archive)
+    got = importances(rows, ov["objective"], maximize=ov["direction"] == "maximize")
+    if not got.values:
+        return f'<p class="muted">no importances: {escape(got.why_none)}</p>'
+    ranked = list(got.values.items())
+    head = (
+        f'<p class="muted">Share of the variance of {escape(ov["objective"])} over '
+        f"{got.trials} scored candidates (Optuna's fANOVA evaluator over the declared "
+        "parameters as each candidate's code holds them).</p>"
+    )
+    body = table(["parameter", "importance"], [(n, f"{v:.3f}") for n, v in ranked])
+    top = [n for n, _ in ranked[:3]]
+    svgs = "".join(
+        f'<div style="flex:1;min-width:260px">{slice_svg(n, pts)}</div>'
+        for n, pts in slices(rows, ov["objective"], top).items()
+    )
+    return head + body + f'<div style="display:flex;gap:12px;flex-wrap:wrap">{svgs}</div>'
 
 
 def _members(members: Sequence[Mapping[str, Any]]) -> str:

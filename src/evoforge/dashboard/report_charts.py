@@ -181,3 +181,52 @@ def lineage_svg(
 
 def _kind(ov: Mapping[str, Any], name: str) -> str:
     return next((m["kind"] for m in ov["hidden_metrics"] if m["name"] == name), "held-out")
+
+
+def slice_svg(name: str, points: Sequence[tuple[Any, float]]) -> str:
+    """The objective of every scored candidate against one parameter's value (choices
+    and booleans spread over their values in order)."""
+    if not points:
+        return ""
+    w, h, ml, mr, mt, mb = 320, 180, 44, 10, 20, 30
+    values = [v for v, _ in points]
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    labels = sorted({repr(v) for v in values}) if not numeric else []
+    if numeric:
+        lo, hi = float(min(values)), float(max(values))
+        lo, hi = (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+    ys = [s for _, s in points]
+    ylo, yhi = min(ys), max(ys)
+    ylo, yhi = (ylo - 0.5, yhi + 0.5) if ylo == yhi else (ylo, yhi)
+
+    def x(v: Any) -> float:
+        if numeric:
+            return ml + (float(v) - lo) / (hi - lo) * (w - ml - mr)
+        return ml + (labels.index(repr(v)) + 0.5) / len(labels) * (w - ml - mr)
+
+    def y(s: float) -> float:
+        return mt + (1 - (s - ylo) / (yhi - ylo)) * (h - mt - mb)
+
+    parts = [
+        f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="objective against {escape(name)}">',
+        f'<text x="{ml}" y="13" font-size="12" fill="#111827">{escape(name)}</text>',
+        f'<text x="2" y="{y(yhi) + 4:.1f}" font-size="10" fill="#6b7280">{figure(yhi)}</text>',
+        f'<text x="2" y="{y(ylo) + 4:.1f}" font-size="10" fill="#6b7280">{figure(ylo)}</text>',
+    ]
+    if numeric:
+        for v in (lo, hi):
+            parts.append(
+                f'<text x="{x(v) - 10:.1f}" y="{h - 8}" font-size="10" fill="#6b7280">{v:.3g}</text>'
+            )
+    else:
+        for label in labels:
+            parts.append(
+                f'<text x="{ml + (labels.index(label) + 0.5) / len(labels) * (w - ml - mr) - 14:.1f}" '
+                f'y="{h - 8}" font-size="10" fill="#6b7280">{escape(label[:12])}</text>'
+            )
+    for v, s in points:
+        parts.append(
+            f'<circle cx="{x(v):.1f}" cy="{y(s):.1f}" r="3" fill="#2563eb" fill-opacity="0.6"/>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

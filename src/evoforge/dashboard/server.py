@@ -231,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
             views: dict[str, Callable[[], Any]] = {
                 "overview": lambda: api.overview(run),
                 "points": lambda: api.points(run, since=int(query.get("since", ["0"])[0])),
+                "importances": lambda: api.importances(run),
             }
             if len(parts) == 3 and parts[2] in views:
                 return views[parts[2]]()

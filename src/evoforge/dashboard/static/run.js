@@ -227,7 +227,31 @@ async function tick() {
   }
 }
 
+async function importances() {
+  // fANOVA over the run's scored candidates: refreshed every 30 s (a forest per call)
+  try {
+    const imp = await EF.get(BASE + "/importances");
+    const box = EF.clear(document.getElementById("importances"));
+    document.getElementById("importances-note").textContent = imp.importances.length
+      ? "share of the variance of " + imp.objective + " over " + imp.trials + " scored candidates (Optuna's fANOVA)"
+      : "";
+    if (!imp.importances.length) {
+      box.append(EF.el("p", { class: "muted", text: "no importances yet: " + imp.why_none }));
+      return;
+    }
+    box.append(EF.table(["parameter", "importance", ""], imp.importances.map((p) => {
+      const bar = EF.el("span", { class: "importance-bar" });
+      bar.style.width = Math.round(200 * p.importance) + "px";  // CSSOM: allowed by the page's CSP
+      return [p.name, p.importance.toFixed(3), bar];
+    })));
+  } catch (e) {
+    document.getElementById("importances-note").textContent = "unavailable: " + e.message;
+  }
+}
+
 document.getElementById("stop").addEventListener("click", stopRun);
+importances();
+setInterval(() => { if (!document.hidden) importances(); }, 30000);
 window.evoforgeLoadedAt = Date.now();  // tests check that live updates never reload the page
 tick();
 setInterval(() => { if (store.overview && store.overview.state !== "running" && document.hidden) return; tick(); }, POLL_MS);

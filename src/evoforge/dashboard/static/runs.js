@@ -18,13 +18,15 @@ async function refresh() {
       EF.el("a", { href: "/run/" + encodeURIComponent(r.name), text: r.name }),
       EF.el("span", { class: "state state-" + r.state, text: r.state }),
       r.evaluated + (r.budget ? " / " + r.budget : ""),
+      r.proposer,
+      r.elapsed_s ? (r.elapsed_s < 120 ? r.elapsed_s.toFixed(0) + " s" : (r.elapsed_s / 60).toFixed(1) + " min") : "–",
       r.champion ? "#" + r.champion.id : "–",
-      r.champion ? EF.fmt(r.champion.score) : "–",
+      r.champion ? r.objective + " " + EF.fmt(r.champion.score) : "–",
       r.champion ? EF.hidden(r.hidden_metrics, r.champion.hidden) || "–" : "–",
       r.pending_approvals ? EF.el("span", { class: "badge warn", text: r.pending_approvals + " waiting" }) : "",
       EF.when(r.started_at),
     ]);
-    box.append(EF.table(["run", "state", "evaluated", "champion", "objective", "hidden metrics", "approvals", "started"], rows));
+    box.append(EF.table(["run", "state", "evaluated", "proposer", "wall time", "champion", "objective", "hidden metrics", "approvals", "started"], rows));
   }
   document.body.dataset.ready = "1";
 }
