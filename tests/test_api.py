@@ -125,7 +125,8 @@ def test_a_new_run_starts_from_a_former_champion(minimal_experiment: Path) -> No
 def test_decisions_need_a_reason_and_a_rollback_moves_the_champion(
     minimal_experiment: Path,
 ) -> None:
-    exp = _small(minimal_experiment, candidates=6)
+    exp = _small(minimal_experiment, candidates=8)
+    set_config(exp, "workers = 2", "workers = 1")  # one worker: the same draws every time
     run = evoforge.run(exp, progress=False)
     promoted = [r.id for r in run.candidates() if r.promoted]
     assert len(promoted) >= 2, "the search found no improvement to roll back from"

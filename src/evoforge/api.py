@@ -128,8 +128,12 @@ class Run:
             raise ValueError(f"{action} needs a reason (it is recorded in the audit trail)")
         if candidate is None and not best:
             raise ValueError(f"{action} needs a candidate id")
+        from evoforge.tracking import sync_after_decision
+
         who = who or os.environ.get("USER") or getpass.getuser()
-        return decide(self._dir, action, candidate or 0, who=who, reason=reason, best=best)
+        message = decide(self._dir, action, candidate or 0, who=who, reason=reason, best=best)
+        sync_after_decision(self._dir)  # [tracking]: the registry's champion alias follows
+        return message
 
 
 def open_run(path: str | Path | None = None) -> Run:

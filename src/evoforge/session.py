@@ -42,6 +42,7 @@ from evoforge.loop_state import Budget, Observer, Stats, TaskError
 from evoforge.proposers._base import Proposer
 from evoforge.runner import RunContext, exposed_reads, file_hashes, load_task
 from evoforge.tasks import Task
+from evoforge.tracking import MlflowTracker
 from evoforge.wiring import (
     build_executor,
     build_gates,
@@ -207,6 +208,9 @@ def _drive(
     warn_exposed_reads(task, ctx, audit, seed=config.experiment.seed)
     executor = build_executor(config, ctx, audit)
     elapsed_before = float(archive.get_meta("elapsed_s", 0.0))
+    tracker = MlflowTracker(run, config, experiment) if config.tracking.mlflow else None
+    if tracker is not None:
+        observer = tracker.observer(archive, observer)
     loop = Loop(
         archive=archive,
         executor=executor,
@@ -243,6 +247,8 @@ def _drive(
             archive.set_meta("session_started_at", None)  # counted in elapsed_s now
             executor.shutdown(kill=True)
             loop.close()
+            if tracker is not None:  # what the last interval left, and the final champion
+                tracker.sync(archive)
     archive.set_meta("state", reason)
     run.clear_stop()
     return Outcome(run, reason, loop.stats, strength)

@@ -203,6 +203,9 @@ def _decide(
     try:
         message = decide(rd, action, ids[0] if ids else 0, who=who, reason=reason, best=best)
         print(printable(message))
+        from evoforge.tracking import sync_after_decision
+
+        sync_after_decision(rd)  # [tracking]: the registry's champion alias follows
     except ControlError as exc:
         raise UsageError(str(exc)) from None
 

@@ -38,6 +38,7 @@ from evoforge.config.sections import (
     SandboxSection,
     SelectionSection,
     TaskSection,
+    TrackingSection,
 )
 from evoforge.config.stream import DetectSection, StreamSection
 
@@ -69,6 +70,7 @@ __all__ = [
     "SelectionSection",
     "StreamSection",
     "TaskSection",
+    "TrackingSection",
     "load_config",
     "parse_config",
     "parse_snapshot",

@@ -32,6 +32,7 @@ from evoforge.config.sections import (
     SandboxSection,
     SelectionSection,
     TaskSection,
+    TrackingSection,
 )
 from evoforge.config.stream import StreamSection, stream_task_section
 
@@ -50,6 +51,7 @@ class Config(_Section):
     promotion: PromotionSection = PromotionSection()
     detectors: DetectorsSection = DetectorsSection()
     constraints: ConstraintsSection = ConstraintsSection()
+    tracking: TrackingSection = TrackingSection()
     stream: StreamSection | None = None
     """Set for a stream experiment (``evoforge watch``); its ``[task]`` is then evoforge's."""
 

@@ -195,3 +195,18 @@ class SandboxSection(_Section):
     """"auto" uses every layer this machine has; "process" only the supervisor and rlimits."""
     allow_weak: bool = False
     """Run even with neither namespaces nor Landlock (recorded in the run)."""
+
+
+class TrackingSection(_Section):
+    """``[tracking]``: every candidate logged to an experiment tracker (MLflow)."""
+
+    mlflow: str = ""
+    """An MLflow tracking URI (``sqlite:///mlflow.db``: relative to the experiment folder;
+    ``http://host:5000``); empty: no tracking."""
+    experiment: str = ""
+    """The MLflow experiment (default: ``evoforge-<experiment name>``)."""
+    model: str = ""
+    """The registered model whose alias ``champion`` follows the run's champion (default:
+    the MLflow experiment's name)."""
+    interval_s: float = Field(default=2.0, ge=0)
+    """Log at most this often while the run goes (always at its end)."""
