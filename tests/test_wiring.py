@@ -20,12 +20,13 @@ from evoforge.policy import default_policy_source
 from evoforge.proposers import Mutator
 from evoforge.proposers.adaptive import AdaptiveMutator
 from evoforge.proposers.mix import MixedProposer
-from evoforge.proposers.optuna import OptunaProposer
+from evoforge.proposers.optuna import OptunaProposer, sampler_class
 from evoforge.sandbox import ProcessSandbox, SandboxOptions, WeakSandboxError
 from evoforge.summary import run_summary
 from evoforge.wiring import (
     build_gates,
     build_proposer,
+    check_installed,
     declared_metrics,
     run_context,
     sandbox_strength,
@@ -225,6 +226,29 @@ def test_kind_auto_builds_the_portfolio_with_its_default_members_and_the_llm_whe
     with_llm = build_proposer(config_of(proposer={"kind": "auto", "llm": LLM}), Path("."))
     assert isinstance(with_llm, PortfolioProposer)
     assert [m.name for m in with_llm.members] == ["tpe", "gp", "local", "llm"]
+
+
+def test_without_torch_the_default_portfolio_drops_the_gp_and_naming_it_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    built = build_proposer(config_of(proposer={"kind": "auto"}), Path("."))
+    assert [m.name for m in built.members] == ["tpe", "local"]  # type: ignore[attr-defined]
+    check_installed(config_of(proposer={"kind": "auto"}))  # the default needs nothing more
+    for proposer in (
+        {"kind": "auto", "auto": {"members": ["gp", "local"]}},
+        {"kind": "optuna", "optuna": {"sampler": "GPSampler"}},
+        {"kind": "mix", "mix": [{"kind": "optuna"}], "optuna": {"sampler": "gp"}},
+    ):
+        with pytest.raises(ConfigError, match=r"pip install 'evoforge\[torch\]'"):
+            check_installed(config_of(proposer=proposer))
+    with pytest.raises(ValueError, match="GP sampler needs torch"):
+        sampler_class("gp")
 
 
 def test_a_search_policy_reaches_the_portfolio_that_it_chooses_members_for() -> None:

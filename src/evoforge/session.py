@@ -49,6 +49,7 @@ from evoforge.wiring import (
     build_promoter,
     build_proposer,
     build_selector,
+    check_installed,
     declared_metrics,
     load_experiment,
     load_policy,
@@ -109,6 +110,7 @@ def start(
             f"{experiment}: a stream experiment ([stream] in its {CONFIG_NAME}) is improved "
             f"batch by batch: evoforge watch {experiment}"
         )
+    check_installed(config)
     files, origin = (
         seed_from.files(experiment, config) if seed_from else (seed_files(experiment, config), None)
     )
@@ -156,6 +158,7 @@ def resume(
     archive = SQLiteArchive(run.archive)
     experiment = Path(archive.get_meta("experiment"))
     config = parse_snapshot(archive.get_meta("config"), source=f"{run.path} (config snapshot)")
+    check_installed(config)
     if archive.size() == 0:
         raise ConfigError(
             f"{run.path}: this run ended before its seed was recorded "

@@ -196,6 +196,27 @@ trials as poor (parallel workers do not ask for the same region); the GP starts
 modelling after 5 results of any member (its default is 10 of its own)."""
 
 
+def has_torch() -> bool:
+    """Whether torch can be imported (the ``torch`` extra): Optuna's GP sampler needs it."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def check_installed(config: Config) -> None:
+    """Refuse, before a run starts, a proposer whose library is not installed."""
+    p = config.proposer
+    samplers = [(p.optuna or OptunaSection()).sampler] if p.kind == "optuna" else []
+    samplers += [(p.optuna or OptunaSection()).sampler for m in p.mix if m.kind == "optuna"]
+    if p.kind == "auto" and p.auto is not None:
+        samplers += [m for m in p.auto.members if m in ("gp", "cmaes", "random", "tpe")]
+    if any(s.lower() in ("gp", "gpsampler") for s in samplers) and not has_torch():
+        raise ConfigError(
+            "[proposer] names Optuna's GP sampler, which needs torch (not installed): "
+            "pip install 'evoforge[torch]', or leave gp out"
+        )
+
+
 def build_portfolio(config: Config, experiment: Path, *, policy: Decider | None) -> Proposer:
     """``kind = "auto"``: the portfolio of ``[proposer.auto]`` (default: TPE, GP, local
     moves, the LLM when one is configured and the algorithm search when it is)."""
@@ -206,7 +227,7 @@ def build_portfolio(config: Config, experiment: Path, *, policy: Decider | None)
     p = config.proposer
     auto = p.auto or AutoSection()
     names = list(auto.members) or (
-        list(DEFAULT_MEMBERS)
+        [m for m in DEFAULT_MEMBERS if m != "gp" or has_torch()]  # the GP models with torch
         + (["llm"] if p.llm is not None else [])
         + (["automl"] if p.automl is not None else [])
     )

@@ -33,6 +33,7 @@ loop's ``rng``, so runs are reproducible and a proposer holds no hidden random s
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import logging
 import math
@@ -93,6 +94,11 @@ def sampler_class(name: str) -> type[optuna.samplers.BaseSampler]:
     if not (isinstance(cls, type) and issubclass(cls, optuna.samplers.BaseSampler)):
         known = ", ".join([*SAMPLER_ALIASES, "or an optuna.samplers class name"])
         raise ValueError(f"unknown Optuna sampler {name!r}; known: {known}")
+    if cls_name == "GPSampler" and importlib.util.find_spec("torch") is None:
+        raise ValueError(
+            "Optuna's GP sampler needs torch, which is not installed: pip install "
+            "'evoforge[torch]', or choose another sampler (tpe)"
+        )
     return cls
 
 
