@@ -34,6 +34,8 @@ def test_a_queued_configuration_runs_first_when_the_run_is_resumed(
     assert any(e["event"] == "enqueued" and e["data"]["who"] == "ana" for e in events)
     with pytest.raises(ConfigError, match=r"no declared parameter named Z \(declared: A, B, C\)"):
         run.enqueue({"Z": 1})
+    with pytest.raises(ConfigError, match=r"named AA \(did you mean A\?\)"):
+        run.enqueue({"AA": 1})  # a typo
     with pytest.raises(ConfigError, match=r"A: value 9 is outside"):
         run.enqueue({"A": 9})
     with pytest.raises(ConfigError, match="at least one"):

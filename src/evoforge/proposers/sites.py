@@ -19,6 +19,7 @@ proposers that choose values themselves (a black-box optimizer such as Optuna):
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import re
 import tokenize
@@ -142,7 +143,9 @@ def set_values(files: Files, values: Mapping[str, Value | list[Number]]) -> dict
     named = _named(find_sites(files))
     unknown = sorted(set(values) - set(named))
     if unknown:
-        raise KeyError(f"no declared parameter named {', '.join(unknown)}")
+        close = [m for u in unknown for m in difflib.get_close_matches(u, list(named), n=1)]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise KeyError(f"no declared parameter named {', '.join(unknown)}{hint}")
     for name, value in values.items():  # said by the name the caller used
         value = tuple(value) if isinstance(value, list) else value
         if why := named[name].spec.problem(value):
