@@ -251,6 +251,26 @@ def test_without_torch_the_default_portfolio_drops_the_gp_and_naming_it_is_refus
         sampler_class("gp")
 
 
+def test_the_architecture_search_alone_in_a_mix_and_in_the_portfolio() -> None:
+    from evoforge.domains.nas.proposer import NASProposer
+    from evoforge.proposers.portfolio import PortfolioProposer
+
+    alone = build_proposer(
+        config_of(proposer={"kind": "nas", "nas": {"random_start": 2, "variable": "NET"}}),
+        Path("."),
+    )
+    assert isinstance(alone, NASProposer) and (alone.random_start, alone.variable) == (2, "NET")
+    mix = build_proposer(
+        config_of(proposer={"kind": "mix", "mix": [{"kind": "nas"}, {"kind": "mutate"}]}), Path(".")
+    )
+    assert isinstance(mix, MixedProposer) and isinstance(mix.members[0][0], NASProposer)
+    auto = build_proposer(config_of(proposer={"kind": "auto", "nas": {}}), Path("."))
+    assert isinstance(auto, PortfolioProposer)
+    assert [m.name for m in auto.members][-1] == "nas"
+    with pytest.raises(ConfigError, match=r'\[proposer.nas\] is set but kind = "mutate"'):
+        config_of(proposer={"kind": "mutate", "nas": {}})
+
+
 def test_a_search_policy_reaches_the_portfolio_that_it_chooses_members_for() -> None:
     from evoforge.policy import InProcessPolicy, default_policy_source
     from evoforge.proposers.portfolio import PortfolioProposer

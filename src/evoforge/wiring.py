@@ -161,6 +161,8 @@ def build_proposer(config: Config, experiment: Path, *, policy: Decider | None =
 
             o = p.optuna or OptunaSection()
             return OptunaProposer(sampler=o.sampler, sampler_options=o.options, base=o.base)
+        if kind == "nas":
+            return build_nas(config)
         return wrap_mutator(mutator, config, policy)
 
     if p.kind == "automl":
@@ -196,6 +198,20 @@ trials as poor (parallel workers do not ask for the same region); the GP starts
 modelling after 5 results of any member (its default is 10 of its own)."""
 
 
+def build_nas(config: Config) -> Proposer:
+    """The architecture search of ``[proposer.nas]`` (its defaults when only named)."""
+    from evoforge.config import NASSection
+
+    if not has_torch():
+        raise ConfigError("the architecture search needs torch: pip install 'evoforge[torch]'")
+    from evoforge.domains.nas.proposer import NASProposer
+
+    n = config.proposer.nas or NASSection()
+    return NASProposer(
+        variable=n.variable, random_start=n.random_start, crossover_rate=n.crossover_rate
+    )
+
+
 def has_torch() -> bool:
     """Whether torch can be imported (the ``torch`` extra): Optuna's GP sampler needs it."""
     import importlib.util
@@ -210,6 +226,8 @@ def check_installed(config: Config) -> None:
     samplers += [(p.optuna or OptunaSection()).sampler for m in p.mix if m.kind == "optuna"]
     if p.kind == "auto" and p.auto is not None:
         samplers += [m for m in p.auto.members if m in ("gp", "cmaes", "random", "tpe")]
+    if "nas" in p.kinds and not has_torch():
+        raise ConfigError("the architecture search needs torch: pip install 'evoforge[torch]'")
     if any(s.lower() in ("gp", "gpsampler") for s in samplers) and not has_torch():
         raise ConfigError(
             "[proposer] names Optuna's GP sampler, which needs torch (not installed): "
@@ -230,6 +248,7 @@ def build_portfolio(config: Config, experiment: Path, *, policy: Decider | None)
         [m for m in DEFAULT_MEMBERS if m != "gp" or has_torch()]  # the GP models with torch
         + (["llm"] if p.llm is not None else [])
         + (["automl"] if p.automl is not None else [])
+        + (["nas"] if p.nas is not None else [])
     )
     members: list[Proposer] = []
     for name in names:
@@ -255,6 +274,8 @@ def build_portfolio(config: Config, experiment: Path, *, policy: Decider | None)
                 p.automl, experiment, program=config.program, task=config.task,
                 seed=config.experiment.seed,
             )  # fmt: skip
+        elif name == "nas":
+            member = build_nas(config)
         else:
             options = dict(SAMPLER_OPTIONS.get(name, {}))
             member = OptunaProposer(sampler=name, sampler_options=options, base="seed")

@@ -22,6 +22,7 @@ from evoforge.config.proposer import (
     LLMModelSection,
     LLMSection,
     MixMember,
+    NASSection,
     OptunaSection,
     ProposerSection,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "LLMSection",
     "LimitsSection",
     "MixMember",
+    "NASSection",
     "OptunaSection",
     "ProgramSection",
     "PromotionSection",

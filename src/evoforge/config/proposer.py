@@ -143,17 +143,30 @@ class AutoMLSection(_Section):
     """Search fitness that ends the search once confirmed (default: the preset's)."""
 
 
-AUTO_MEMBERS = ("tpe", "gp", "cmaes", "random", "local", "llm", "automl")
+class NASSection(_Section):
+    """``[proposer.nas]``: architecture search on the program's architecture literal
+    (see :mod:`evoforge.domains.nas`): regularized evolution with the run's selection."""
+
+    variable: str = Field(default="ARCH", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """The module-level name of the ``{...}`` literal in an evolve block."""
+    random_start: int = Field(default=8, ge=0)
+    """The first proposals are random architectures (the initial population)."""
+    crossover_rate: float = Field(default=0.2, ge=0, le=1)
+    """How often a child is the crossover of two parents instead of one mutation."""
+
+
+AUTO_MEMBERS = ("tpe", "gp", "cmaes", "random", "local", "llm", "automl", "nas")
 
 
 class AutoSection(_Section):
     """``[proposer.auto]``: the members of the default portfolio and how it shares out
     proposals (see :class:`~evoforge.proposers.portfolio.PortfolioProposer`)."""
 
-    members: list[Literal["tpe", "gp", "cmaes", "random", "local", "llm", "automl"]] = []
+    members: list[Literal["tpe", "gp", "cmaes", "random", "local", "llm", "automl", "nas"]] = []
     """The members, each once. Empty (the default): TPE and GP over the declared
     parameters, the mutator's local moves around the best, the LLM when [proposer.llm]
-    is set and the algorithm search when [proposer.automl] is. "gp", "cmaes" and
+    is set, the algorithm search when [proposer.automl] is and the architecture search
+    when [proposer.nas] is. "gp", "cmaes" and
     "random" are Optuna's samplers of those names. A member that does not apply to the
     program (a sampler where nothing is declared) leaves at the first proposal."""
     discount: float = Field(default=0.95, gt=0, le=1)
@@ -172,12 +185,12 @@ class AutoSection(_Section):
 
 
 class MixMember(_Section):
-    kind: Literal["mutate", "llm", "optuna"]
+    kind: Literal["mutate", "llm", "optuna", "nas"]
     weight: float = Field(default=1.0, gt=0)
 
 
 class ProposerSection(_Section):
-    kind: Literal["auto", "mutate", "llm", "optuna", "mix", "automl"] = "mutate"
+    kind: Literal["auto", "mutate", "llm", "optuna", "mix", "automl", "nas"] = "mutate"
     """ "auto" (what ``evoforge init`` writes): the portfolio of ``[proposer.auto]``."""
     crossover_rate: float = Field(default=0.15, ge=0, le=1)
     multi_rate: float = Field(default=0.2, ge=0, le=1)
@@ -191,6 +204,7 @@ class ProposerSection(_Section):
     llm: LLMSection | None = None
     optuna: OptunaSection | None = None
     automl: AutoMLSection | None = None
+    nas: NASSection | None = None
     auto: AutoSection | None = None
     mix: list[MixMember] = []
     """With kind = "mix": the proposers drawn from, e.g. ``[{ kind = "mutate", weight = 2 },
@@ -208,6 +222,7 @@ class ProposerSection(_Section):
                 {"auto"}
                 | ({"llm"} if self.llm is not None or "llm" in named else set())
                 | ({"automl"} if self.automl is not None or "automl" in named else set())
+                | ({"nas"} if self.nas is not None or "nas" in named else set())
             )
         return {self.kind}
 
@@ -231,6 +246,11 @@ class ProposerSection(_Section):
             raise ValueError(
                 f'[proposer.automl] is set but kind = "{self.kind}": set kind = "automl" '
                 '(or "auto", the portfolio, with the algorithm search as a member)'
+            )
+        if "nas" not in self.kinds and self.nas is not None:
+            raise ValueError(
+                f'[proposer.nas] is set but kind = "{self.kind}": set kind = "nas" '
+                '(or "auto" or "mix" with the architecture search as a member)'
             )
         if self.kind == "mix":
             kinds = [m.kind for m in self.mix]

@@ -90,6 +90,7 @@ IMPORT_REASONS = MappingProxyType(
         "tensorflow_datasets": _LABELS,
         "datasets": _LABELS,
         "openml": _LABELS,
+        "mnist1d": _LABELS,  # its generator rebuilds a labelled data set, test split included
     }
 )
 
