@@ -27,7 +27,10 @@ class Status(enum.StrEnum):
 
     PENDING -> RUNNING -> SUCCEEDED | FAILED. A candidate stopped by a gate before it
     runs is REJECTED; a child whose code was already evaluated is DUPLICATE. A
-    candidate found PENDING or RUNNING when a run resumes is run again.
+    candidate found PENDING or RUNNING when a run resumes is run again. With
+    ``[fidelity]`` rungs, a candidate that ran at a low rung and did not rank high
+    enough to continue is STOPPED: it has no full-fidelity metrics, so it is never
+    compared with a candidate that has, nor promoted.
     """
 
     PENDING = "pending"
@@ -36,13 +39,14 @@ class Status(enum.StrEnum):
     FAILED = "failed"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
+    STOPPED = "stopped"
 
     def is_finished(self) -> bool:
         return self not in (Status.PENDING, Status.RUNNING)
 
     def was_evaluated(self) -> bool:
         """True for candidates that used a slot of the candidate budget."""
-        return self in (Status.SUCCEEDED, Status.FAILED)
+        return self in (Status.SUCCEEDED, Status.FAILED, Status.STOPPED)
 
 
 class Flag(enum.StrEnum):

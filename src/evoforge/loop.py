@@ -28,6 +28,7 @@ from evoforge.artifacts import ArtifactStore
 from evoforge.candidate import Candidate, Evaluation, Files, Status
 from evoforge.config import ConfigError
 from evoforge.executors import Executor
+from evoforge.fidelity import Rungs, recorded
 from evoforge.gates import PreRunGate, Scored, check_all
 from evoforge.gates.detectors import GamingDetectors
 from evoforge.governance.control import ControlError, answer, apply
@@ -109,6 +110,8 @@ class Loop:
     """The oldest configuration a person enqueued (``evoforge enqueue``), if any."""
     artifacts: ArtifactStore | None = None
     """Where the champions' kept files go (``[program] artifacts``); None keeps none."""
+    rungs: Rungs | None = None
+    """``[fidelity]``: new candidates run at low fidelity first (:mod:`evoforge.fidelity`)."""
     clock: Callable[[], float] = time.time
     monotonic: Callable[[], float] = time.monotonic
     """Times a turn of proposals (immune to changes of the wall clock)."""
@@ -322,10 +325,19 @@ class Loop:
         cand = self.archive.update(
             cand.id, status=Status.RUNNING, started_at=self.clock(), attempts=cand.attempts + 1
         )
-        files = self.archive.get_code(cand.code_hash)
-        self.executor.submit(Job(cand.id, files, cand.attempts, self.run_seed))
+        self._submit_at(cand, self.rungs.next_rung(cand) if self.rungs else -1)
         self._candidates_in_flight += 1
         self.stats.in_flight = self.executor.in_flight()
+
+    def _submit_at(self, cand: Candidate, rung: int) -> None:
+        """Run ``cand`` at ``rung`` (a low rung: a "rung" job), or in full."""
+        files = self.archive.get_code(cand.code_hash)
+        if self.rungs is None or rung >= self.rungs.last:
+            self.executor.submit(Job(cand.id, files, cand.attempts, self.run_seed))
+            return
+        share = self.rungs.shares[rung]
+        self.executor.submit(Job(cand.id, files, cand.attempts, self.run_seed, purpose="rung",
+                                 fidelity=share, rung=rung))  # fmt: skip
 
     def _submit_confirmations(self) -> bool:
         """Start the re-runs the active confirmation needs; True if any started."""
@@ -351,6 +363,13 @@ class Loop:
             self.promoter.record(job.candidate_id, job.seed, ev)
             self._refresh_best()
             return
+        if job.purpose == "rung":
+            self._record_rung(job, ev)
+            return
+        self._record_candidate(job, ev)
+
+    def _record_candidate(self, job: Job, ev: Evaluation) -> None:
+        """A candidate's own (full-fidelity) result, or its failure at any rung."""
         self._candidates_in_flight -= 1
         if self._is_seed(job):
             self._check_seed_metrics(job, ev)
@@ -377,6 +396,45 @@ class Loop:
         if self.artifacts is not None and ev.artifacts:
             self.artifacts.prune(self.archive)
         self._notify(cand)
+
+    def _record_rung(self, job: Job, ev: Evaluation) -> None:
+        """A low-rung result: kept in the record; the candidate goes on to the next rung,
+        or is STOPPED (told to its proposer, never compared), or failed (as any failure)."""
+        assert self.rungs is not None
+        self.stats.rung_runs += 1
+        cand = self.archive.get(job.candidate_id)
+        run = ev.run
+        value = ev.metrics.get(self.objective) if ev.ok else None
+        at = f"at rung {job.rung} ({job.fidelity:g} of the budget)"
+        verdict = None if value is None else self.rungs.judge(cand.id, job.rung, value)
+        entry = {"rung": job.rung, "share": job.fidelity, "ok": verdict is not None,
+                 "metrics": dict(ev.metrics), "wall_s": run.wall_s if run else 0.0,
+                 "cpu_s": run.cpu_s if run else 0.0, "seq": verdict.seq if verdict else None,
+                 "goes_on": verdict.goes_on if verdict else False}  # fmt: skip
+        extra = {**cand.extra, "rungs": [*recorded(cand), entry]}
+        if verdict is None or verdict.goes_on:
+            cand = self.archive.update(cand.id, extra=extra)
+        if verdict is None:  # the candidate's failure, whatever its fidelity
+            failure = ev.failure or f"no {self.objective} returned"
+            ev = replace(ev, ok=False, metrics={}, heldout={}, failure=f"{at}: {failure}")
+            self._record_candidate(replace(job, purpose="candidate"), ev)
+            return
+        if verdict.goes_on:
+            self._submit_at(cand, job.rung + 1)
+            return
+        self._candidates_in_flight -= 1
+        why = (f"{at}: {self.objective} {value:.6g} ranked {verdict.rank + 1} of "
+               f"{verdict.of} there; the top {verdict.top} go on")  # fmt: skip
+        done = self.archive.update(
+            cand.id, status=Status.STOPPED, failure=why, finished_at=self.clock(), extra=extra,
+            wall_s=entry["wall_s"], cpu_s=entry["cpu_s"],
+            stdout_tail=run.stdout_tail if run else "", stderr_tail=run.stderr_tail if run else "",
+            exit_code=run.exit_code if run else None,
+        )  # fmt: skip
+        self.stats.count(Status.STOPPED)
+        if done.parent_ids:
+            self._tell(done, [self.archive.get(i) for i in done.parent_ids])
+        self._notify(done)
 
     def _accept_artifacts(self, job: Job, ev: Evaluation) -> dict[str, Any]:
         """The record's fields for the files the worker kept (moved into the store)."""

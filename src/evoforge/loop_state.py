@@ -40,6 +40,10 @@ class Stats:
     failed: int = 0
     rejected: int = 0
     duplicates: int = 0
+    stopped: int = 0
+    """Stopped at a low fidelity rung (``[fidelity]``): evaluated, never compared."""
+    rung_runs: int = 0
+    """Low-rung evaluations run in this driver session (each candidate's first ones)."""
     proposal_errors: int = 0
     task_errors: int = 0
     """Evaluations the task itself broke in this driver session (not charged to candidates)."""
@@ -69,7 +73,7 @@ class Stats:
 
     def count(self, status: Status, n: int = 1) -> None:
         """``n`` more records that ended ``status``: the one place outcomes are counted."""
-        if status in (Status.SUCCEEDED, Status.FAILED):
+        if status.was_evaluated():
             self.evaluated += n
         if status == Status.SUCCEEDED:
             self.succeeded += n
@@ -79,6 +83,8 @@ class Stats:
             self.rejected += n
         elif status == Status.DUPLICATE:
             self.duplicates += n
+        elif status == Status.STOPPED:
+            self.stopped += n
 
     def follow(self, champ: Candidate | None, objective: str) -> None:
         """The champion's figures, when it moved."""

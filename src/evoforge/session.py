@@ -29,6 +29,7 @@ from evoforge.config import (
     parse_snapshot,
     seed_files,
 )
+from evoforge.fidelity import Rungs
 from evoforge.gates.detectors import GamingDetectors
 from evoforge.governance.audit import AuditLog
 from evoforge.governance.audit_verify import format_report
@@ -237,6 +238,7 @@ def _drive(
         queued=lambda: take_next(run.path),
         observer=observer,
         artifacts=_artifact_store(run, config),
+        rungs=_rungs(archive, config),
     )
     began = time.time()
     archive.set_meta("session_started_at", began)  # status: elapsed_s + time since this
@@ -278,6 +280,16 @@ def _extended(archive: Archive, config: Config, extend: Extension, audit: Audit)
         **changes,
     )
     return new
+
+
+def _rungs(archive: Archive, config: Config) -> Rungs | None:
+    """``[fidelity]``'s rungs, with the results recorded so far (a resume goes on with them)."""
+    f = config.fidelity
+    if f is None:
+        return None
+    return Rungs.of_archive(
+        archive, f.rungs, f.eta, objective=config.task.objective, maximize=config.maximize
+    )
 
 
 def _artifact_store(run: RunDir, config: Config) -> ArtifactStore | None:

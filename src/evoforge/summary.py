@@ -18,7 +18,7 @@ def run_summary(
     config: Mapping[str, Any] = archive.get_meta("config", {})
     objective = str(config.get("task", {}).get("objective", ""))
     counts = archive.counts()
-    evaluated = counts[Status.SUCCEEDED] + counts[Status.FAILED]
+    evaluated = sum(n for status, n in counts.items() if status.was_evaluated())
     budget = config.get("budget", {}).get("candidates")
     elapsed = elapsed_seconds(archive, running=state == "running")
     rows: list[tuple[str, str]] = [
@@ -29,6 +29,11 @@ def run_summary(
         ("failed", str(counts[Status.FAILED])),
         ("rejected", str(counts[Status.REJECTED])),
         ("duplicates", str(counts[Status.DUPLICATE])),
+        *(
+            [("stopped", f"{counts[Status.STOPPED]} (at a low fidelity rung)")]
+            if counts[Status.STOPPED]
+            else []
+        ),
         ("pending", str(counts[Status.PENDING] + counts[Status.RUNNING])),
         ("elapsed_seconds", f"{elapsed:.1f}"),
         ("candidates_per_minute", f"{evaluated / (elapsed / 60):.2f}" if elapsed > 0 else "-"),

@@ -31,6 +31,7 @@ from evoforge.artifacts import manifest
 from evoforge.candidate import Candidate, Status
 from evoforge.candidate_rows import candidate_rows
 from evoforge.config import Config, ConfigError, TrackingSection
+from evoforge.fidelity import recorded
 from evoforge.governance.rundir import RunDir
 from evoforge.loop_state import Observer, Stats
 
@@ -85,7 +86,8 @@ class MlflowTracker:
             versions: dict[str, str] = dict(state.get("versions", {}))
             exp_id = state.get("experiment_id") or self._experiment_id()
             params = {r.id: r.params for r in candidate_rows(archive)}
-            for cand in archive.candidates(statuses=(Status.SUCCEEDED, Status.FAILED)):
+            done = (Status.SUCCEEDED, Status.FAILED, Status.STOPPED)
+            for cand in archive.candidates(statuses=done):
                 if str(cand.id) not in runs:
                     runs[str(cand.id)] = self._log(exp_id, archive, cand, params.get(cand.id, {}))
             champ = archive.champion()
@@ -144,6 +146,10 @@ class MlflowTracker:
         metrics = [Metric(k, float(v), stamp, 0) for k, v in cand.metrics.items()]
         metrics += [Metric(f"heldout.{k}", float(v), stamp, 0) for k, v in cand.heldout.items()]
         metrics.append(Metric("wall_s", float(cand.wall_s), stamp, 0))
+        metrics += [  # low fidelity rungs ([fidelity]): rung.NAME, the rung as MLflow's step
+            Metric(f"rung.{k}", float(v), stamp, int(e["rung"]))
+            for e in recorded(cand) if e.get("ok") for k, v in e.get("metrics", {}).items()
+        ]  # fmt: skip
         values = [
             Param(k, str(list(v) if isinstance(v, tuple) else v)[:6000]) for k, v in params.items()
         ]
@@ -155,7 +161,7 @@ class MlflowTracker:
         )
         for path, text in archive.get_code(cand.code_hash).items():
             self.client.log_text(run.info.run_id, text, f"code/{path}")
-        status = "FINISHED" if cand.status is Status.SUCCEEDED else "FAILED"
+        status = {Status.SUCCEEDED: "FINISHED", Status.STOPPED: "KILLED"}.get(cand.status, "FAILED")
         self.client.set_terminated(run.info.run_id, status, end_time=stamp)
         return str(run.info.run_id)
 

@@ -21,7 +21,7 @@ from evoforge.loop import Loop
 from evoforge.loop_state import Budget
 from evoforge.proposers import Feedback, Parent, ProposalError, ProposerExhausted
 from evoforge.proposers.optuna import OptunaProposer, sampler_class
-from evoforge.proposers.sites import declared_space, find_sites
+from evoforge.proposers.sites import declared_space, find_sites, set_values
 from evoforge.runner import Job
 from evoforge.selection import AgingTournament
 
@@ -103,6 +103,33 @@ def test_tell_reports_scores_and_failures_to_the_study_with_candidate_ids() -> N
     # the seed was imported as a completed trial, so the sampler knows it too
     assert [t["candidate"] for t in state["trials"] if t["state"] == "complete"] == [1, 2]
     assert proposer._study is not None and proposer._study.best_value == 5.0
+
+
+def test_a_child_stopped_at_a_low_rung_is_a_pruned_trial_with_its_rung_results() -> None:
+    from dataclasses import replace
+
+    from optuna.trial import TrialState
+
+    proposer = OptunaProposer(sampler="tpe")
+    a = proposer.propose([seed_parent(1.0)], FEEDBACK, random.Random(1))
+    b_files = set_values(SEED, {"X": 1.234, "N": 9})
+    rungs = [{"rung": 0, "ok": True, "metrics": {"score": 0.3}, "goes_on": True},
+             {"rung": 1, "ok": True, "metrics": {"score": 0.4}, "goes_on": False}]  # fmt: skip
+    stopped = replace(finished(2, a.files, {**a.meta, "rungs": rungs}, None), status=Status.STOPPED)
+    proposer.tell(stopped, [], FEEDBACK)
+    # another member's child, stopped at the first rung, reaches the study the same way
+    other = replace(finished(3, b_files, {"rungs": rungs[:1]}, None), status=Status.STOPPED)
+    proposer.learn(other, b_files, FEEDBACK)
+    assert proposer._study is not None
+    pruned = proposer._study.get_trials(states=(TrialState.PRUNED,))
+    assert sorted((t.intermediate_values for t in pruned), key=len) == [{0: 0.3}, {0: 0.3, 1: 0.4}]
+    state = json.loads(json.dumps(proposer.state()))
+    assert {t["state"] for t in state["trials"] if t["candidate"] in (2, 3)} == {"pruned"}
+    again = OptunaProposer(sampler="tpe")  # restored after a resume: still pruned
+    again.load_state(state)
+    again.propose([seed_parent(1.0)], FEEDBACK, random.Random(5))
+    assert again._study is not None
+    assert len(again._study.get_trials(states=(TrialState.PRUNED,))) == 2
 
 
 def test_children_that_never_ran_end_their_trials_without_losing_known_scores() -> None:

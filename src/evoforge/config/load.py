@@ -24,6 +24,7 @@ from evoforge.config.sections import (
     ConstraintsSection,
     DetectorsSection,
     ExperimentSection,
+    FidelitySection,
     LimitsSection,
     ProgramSection,
     PromotionSection,
@@ -52,6 +53,8 @@ class Config(_Section):
     detectors: DetectorsSection = DetectorsSection()
     constraints: ConstraintsSection = ConstraintsSection()
     tracking: TrackingSection = TrackingSection()
+    fidelity: FidelitySection | None = None
+    """Set: new candidates run at low fidelity first (successive halving)."""
     stream: StreamSection | None = None
     """Set for a stream experiment (``evoforge watch``); its ``[task]`` is then evoforge's."""
 

@@ -3,6 +3,7 @@ and how results are judged. Each section holds its keys' only defaults."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Literal
 
@@ -87,6 +88,30 @@ class LimitsSection(_Section):
     def limits(self) -> Limits:
         """The sandbox's limits: every key but ``threads``, by the same name."""
         return Limits(**self.model_dump(exclude={"threads"}))
+
+
+class FidelitySection(_Section):
+    """``[fidelity]``: evaluate each new candidate at low fidelity first (asynchronous
+    successive halving). A candidate runs at ``rungs[0]`` of the full training budget,
+    and goes on to the next rung only if its objective there ranks in the top 1/``eta``
+    of every candidate's result at that rung so far (the best of fewer than ``eta``
+    goes on); the last rung is the full run, the only one compared, promoted or
+    confirmed. The program reads its share as ``EVOFORGE_FIDELITY`` (e.g. epochs times
+    the share)."""
+
+    rungs: list[float] = Field(min_length=2)
+    """Shares of the full budget, increasing, ending with 1 (e.g. [0.111, 0.333, 1])."""
+    eta: float = Field(default=3.0, gt=1)
+    """1/eta of a rung's candidates go on to the next."""
+
+    @field_validator("rungs")
+    @classmethod
+    def _increasing_to_one(cls, rungs: list[float]) -> list[float]:
+        if any(not 0 < r <= 1 for r in rungs) or any(a >= b for a, b in itertools.pairwise(rungs)):
+            raise ValueError(f"rungs must increase within (0, 1], got {rungs}")
+        if rungs[-1] != 1:
+            raise ValueError(f"the last rung must be 1 (the full run), got {rungs[-1]}")
+        return rungs
 
 
 class BudgetSection(_Section):

@@ -96,7 +96,7 @@ _COLS = ("id", "parent", "status", "proposer", "score", "heldout", "hidden", "fl
 
 def _summary(ov: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
     c, budget = ov["counts"], ov["budget"]
-    evaluated = c["succeeded"] + c["failed"]
+    evaluated = c["succeeded"] + c["failed"] + c.get("stopped", 0)
     champ, seed = ov["champion"], next((r for r in rows if r["id"] == 1), None)
     pairs = [
         ("state", ov["state"]),
@@ -207,6 +207,7 @@ def _flags(rows: Sequence[Mapping[str, Any]], ov: Mapping[str, Any]) -> str:
         ("failed", str(c["failed"])),
         ("rejected before running", str(c["rejected"])),
         ("duplicates", str(c["duplicate"])),
+        *([("stopped at a low fidelity rung", str(c["stopped"]))] if c.get("stopped") else []),
     ]
     closed = (ApprovalState.REJECTED, ApprovalState.DECLINED)
     declined = [a for a in ov["approvals"] if a["state"] in closed]

@@ -42,7 +42,7 @@ import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import optuna
@@ -106,10 +106,12 @@ def sampler_class(name: str) -> type[optuna.samplers.BaseSampler]:
 class _Trial:
     id: int
     params: dict[str, Any]
-    state: str  # "pending", "complete" or "fail"
+    state: str  # "pending", "complete", "fail" or "pruned"
     hash: str
     value: float | None = None
     candidate: int | None = None
+    steps: dict[str, float] = field(default_factory=dict)
+    """A pruned trial's results at its fidelity rungs (rung index -> objective)."""
     number: int | None = None  # the live trial's number in this session's study
 
 
@@ -232,8 +234,9 @@ class OptunaProposer(Proposer):
         if child.status != Status.DUPLICATE:
             record.candidate = child.id
         # A duplicate takes the earlier program's score when it is known; a child a
-        # gate refused, or a duplicate of one still running, is a failed trial.
-        self._finish(record, self._known.get(child.code_hash))
+        # gate refused, or a duplicate of one still running, is a failed trial; one
+        # stopped at a low fidelity rung is a pruned trial with its rung results.
+        self._finish(record, self._known.get(child.code_hash), steps=_rung_steps(child, feedback))
 
     def observe(self, child: Candidate, feedback: Feedback) -> None:
         """Remember a finished child's score by code hash (used for children of others in a mix)."""
@@ -247,7 +250,7 @@ class OptunaProposer(Proposer):
         when its declared values fit the space, added to the study as a completed trial
         (a failed child as a failed one), so the sampler models the whole run."""
         self.observe(child, feedback)
-        if child.status not in (Status.SUCCEEDED, Status.FAILED):
+        if not child.status.was_evaluated():
             return  # not run (a duplicate, a gate's refusal): nothing new about the space
         if any(t.hash == child.code_hash for t in self._trials.values()):
             return
@@ -263,7 +266,7 @@ class OptunaProposer(Proposer):
             return
         record = self._add(params, child.code_hash, number=None)
         record.candidate = child.id
-        self._finish(record, self._known.get(child.code_hash))
+        self._finish(record, self._known.get(child.code_hash), steps=_rung_steps(child, feedback))
 
     def state(self) -> Mapping[str, Any]:
         if self._study is None:
@@ -306,7 +309,8 @@ class OptunaProposer(Proposer):
             record = _Trial(**t)
             self._trials[record.id] = record
             if record.state != "pending":
-                self._add_frozen(record.params, record.value, fail=record.state == "fail")
+                self._add_frozen(record.params, record.value, fail=record.state == "fail",
+                                 steps=record.steps)  # fmt: skip
         return self._study
 
     def _make_sampler(self, seed: int) -> optuna.samplers.BaseSampler:
@@ -325,8 +329,16 @@ class OptunaProposer(Proposer):
         self._trials[record.id] = record
         return record
 
-    def _finish(self, record: _Trial, value: float | None) -> None:
+    def _finish(
+        self, record: _Trial, value: float | None, *, steps: Mapping[str, float] | None = None
+    ) -> None:
         assert self._study is not None
+        if steps and value is None:  # stopped at a low rung: pruned, with its rung results
+            record.state, record.value, record.steps = "pruned", None, dict(steps)
+            if record.number is not None:  # the live trial leaves; a pruned copy models it
+                self._study.tell(record.number, state=TrialState.FAIL)
+            self._add_frozen(record.params, None, fail=False, steps=record.steps)
+            return
         record.state, record.value = ("fail", None) if value is None else ("complete", value)
         if record.number is not None:
             if value is None:
@@ -336,17 +348,25 @@ class OptunaProposer(Proposer):
         else:  # asked before a resume: the live trial is gone, add its outcome instead
             self._add_frozen(record.params, value, fail=value is None)
 
-    def _add_frozen(self, params: Mapping[str, Any], value: float | None, *, fail: bool) -> None:
+    def _add_frozen(
+        self, params: Mapping[str, Any], value: float | None, *, fail: bool,
+        steps: Mapping[str, float] | None = None,
+    ) -> None:  # fmt: skip
         assert self._study is not None
         dists = {k: self._distributions[k] for k in params if k in self._distributions}
         if len(dists) < len(params):
             return  # a parameter no longer declared: the trial cannot be rebuilt
+        if steps and value is None and not fail:
+            state = TrialState.PRUNED
+        else:
+            state = TrialState.FAIL if fail else TrialState.COMPLETE
         self._study.add_trial(
             create_trial(
-                state=TrialState.FAIL if fail else TrialState.COMPLETE,
-                value=None if fail else value,
+                state=state,
+                value=value if state == TrialState.COMPLETE else None,
                 params=dict(params),
                 distributions=dists,
+                intermediate_values={int(k): v for k, v in (steps or {}).items()},
             )
         )
 
@@ -369,6 +389,18 @@ class OptunaProposer(Proposer):
         for record in self._trials.values():
             if record.state == "pending" and newest - record.id > self.stale_after:
                 self._finish(record, None)
+
+
+def _rung_steps(c: Candidate, feedback: Feedback) -> dict[str, float]:
+    """A STOPPED candidate's objective at each fidelity rung it ran (``[fidelity]``)."""
+    if c.status != Status.STOPPED:
+        return {}
+    steps: dict[str, float] = {}
+    for entry in c.extra.get("rungs", []):
+        value = entry.get("metrics", {}).get(feedback.objective) if entry.get("ok") else None
+        if isinstance(value, int | float) and math.isfinite(value):
+            steps[str(entry["rung"])] = float(value)
+    return steps
 
 
 def _score(c: Candidate, objective: str) -> float | None:

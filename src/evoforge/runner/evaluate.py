@@ -59,6 +59,7 @@ def candidate_env(ctx: RunContext, job: Job, scratch: Path) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": str(job.seed % (2**32)),
         "EVOFORGE_SEED": str(job.seed),
+        "EVOFORGE_FIDELITY": repr(float(job.fidelity)),
         "OMP_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
         "OPENBLAS_NUM_THREADS": threads,

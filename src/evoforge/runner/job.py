@@ -39,11 +39,18 @@ class Job:
     attempt: int
     seed: int
     purpose: str = "candidate"
-    """"candidate" for a first evaluation, "confirm" for a re-run with a fresh seed."""
+    """"candidate" for a first evaluation (at full fidelity), "rung" for one at a lower
+    fidelity rung, "confirm" for a re-run with a fresh seed."""
+    fidelity: float = 1.0
+    """The share of the full training budget (``[fidelity]`` rungs): EVOFORGE_FIDELITY."""
+    rung: int = -1
+    """The rung's index for a "rung" job."""
 
     @property
     def key(self) -> str:
         """Unique among jobs in flight: names the scratch folder and the pid file."""
         if self.purpose == "confirm":
             return f"c{self.candidate_id}-s{self.seed}"
+        if self.purpose == "rung":
+            return f"c{self.candidate_id}-a{self.attempt}-r{self.rung}"
         return f"c{self.candidate_id}-a{self.attempt}"

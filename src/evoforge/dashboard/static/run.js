@@ -31,7 +31,7 @@ function tile(label, value, id, note) {
 
 function renderTiles(ov, rows) {
   const c = ov.counts;
-  const evaluated = c.succeeded + c.failed;
+  const evaluated = c.succeeded + c.failed + (c.stopped || 0);
   const budget = ov.budget.candidates;
   const minutes = ov.elapsed_s / 60;
   const recent = rows.filter((r) => r.t && r.t > ov.now - 300 && (r.status === "succeeded" || r.status === "failed")).length;
@@ -51,6 +51,7 @@ function renderTiles(ov, rows) {
       ov.budget.wall_minutes ? "of " + ov.budget.wall_minutes + " min" : ""),
     tile("candidates", "", "statuses",
       "✓ " + c.succeeded + "  ✗ " + c.failed + "  rejected " + c.rejected + "  dup " + c.duplicate +
+      (c.stopped ? "  stopped early " + c.stopped : "") +
       "  running " + (c.running + c.pending)),
     tile("pending approvals", String(ov.approvals.filter((a) => a.state === "pending").length), "pending-count", ""),
     tile("sandbox", weak.length ? "weaker" : "all layers on", "sandbox",
