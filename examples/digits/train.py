@@ -151,6 +151,8 @@ def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
 
 def main() -> None:
     seed = int(os.environ.get("EVOFORGE_SEED", "0"))
+    share = float(os.environ.get("EVOFORGE_FIDELITY", "1"))  # a [fidelity] rung's share
+    epochs = max(1, round(EPOCHS * share))
     torch.set_num_threads(1)  # two candidates share two cores
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -173,7 +175,7 @@ def main() -> None:
     started = time.monotonic()
     epochs_run = 0
     loss = float("nan")
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         model.train()
         order = torch.randperm(len(x))
         total = 0.0

@@ -67,6 +67,8 @@ def predict(model: nn.Module, x: torch.Tensor) -> np.ndarray:
 
 def main() -> None:
     seed = int(os.environ.get("EVOFORGE_SEED", "0"))
+    share = float(os.environ.get("EVOFORGE_FIDELITY", "1"))  # [fidelity]: a rung's share
+    epochs = max(1, round(EPOCHS * share))
     torch.set_num_threads(1)  # two candidates share two cores
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -81,7 +83,7 @@ def main() -> None:
     loss_fn = nn.CrossEntropyLoss()
     started = time.monotonic()
     loss = float("nan")
-    for _ in range(EPOCHS):
+    for _ in range(epochs):
         model.train()
         order = torch.randperm(len(x))
         total = 0.0

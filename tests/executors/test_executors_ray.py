@@ -115,6 +115,35 @@ def test_one_worker_gives_the_local_executors_run_exactly(
 
 
 @pytest.mark.slow
+def test_fidelity_rungs_run_the_same_on_ray_as_on_the_local_executor(
+    cluster: Any, minimal_experiment: Path, tmp_path: Path
+) -> None:
+    prog = minimal_experiment / "program.py"  # scored lower at a low share: the share arrives
+    prog.write_text(
+        prog.read_text()
+        .replace("import json\n", 'import json\nimport os\nSHARE = float(os.environ["EVOFORGE_FIDELITY"])\n')
+        .replace("return A * x * x + B * x + C", "return A * x * x + B * x + C + (1 - SHARE)")
+    )  # fmt: skip
+    with (minimal_experiment / "evoforge.toml").open("a") as fh:
+        fh.write("\n[fidelity]\nrungs = [0.25, 1]\neta = 2\n")
+    local = _copy(minimal_experiment, tmp_path / "local")
+    _configure(local, executor="local", workers=1, candidates=10, address=cluster.address)
+    _configure(
+        minimal_experiment, executor="ray", workers=1, candidates=10, address=cluster.address
+    )
+    _, local_cands = _run(local)
+    out, cands = _run(minimal_experiment)
+    assert out.reason == "finished" and out.stats.stopped > 0
+
+    def rungs(c: Any) -> list[Any]:  # the decisions and scores, not the seconds
+        return [(e["rung"], e["metrics"], e["seq"], e["goes_on"]) for e in c.extra.get("rungs", [])]
+
+    assert [(*_record(c), rungs(c)) for c in cands] == [
+        (*_record(c), rungs(c)) for c in local_cands
+    ]
+
+
+@pytest.mark.slow
 def test_two_workers_use_both_nodes_and_match_what_order_cannot_change(
     cluster: Any, minimal_experiment: Path, tmp_path: Path
 ) -> None:
