@@ -15,6 +15,7 @@ search metrics, seconds), so the rule reads the same after a resume as before.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,11 +51,9 @@ class Rungs:
     ) -> Rungs:  # fmt: skip
         rungs = cls(list(shares), eta, objective, maximize)
         for cand in archive.candidates():
-            for entry in recorded(cand):
-                value = entry.get("metrics", {}).get(objective)
-                if entry.get("ok") and isinstance(value, int | float):
-                    rungs.results.setdefault(int(entry["rung"]), {})[cand.id] = float(value)
-                    rungs.seen = max(rungs.seen, int(entry.get("seq", 0)))
+            for rung, value in rung_values(cand, objective).items():
+                rungs.results.setdefault(rung, {})[cand.id] = value
+            rungs.seen = max([rungs.seen, *(int(e.get("seq") or 0) for e in recorded(cand))])
         return rungs
 
     @property
@@ -87,3 +86,13 @@ def recorded(cand: Candidate) -> list[Mapping[str, Any]]:
     """The candidate's low-rung results, in rung order."""
     entries = cand.extra.get("rungs", [])
     return list(entries) if isinstance(entries, list) else []
+
+
+def rung_values(cand: Candidate, objective: str) -> dict[int, float]:
+    """The candidate's objective at each rung it finished (failed rungs left out)."""
+    out: dict[int, float] = {}
+    for entry in recorded(cand):
+        value = entry.get("metrics", {}).get(objective) if entry.get("ok") else None
+        if isinstance(value, int | float) and math.isfinite(value):
+            out[int(entry["rung"])] = float(value)
+    return out

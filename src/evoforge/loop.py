@@ -401,7 +401,6 @@ class Loop:
         """A low-rung result: kept in the record; the candidate goes on to the next rung,
         or is STOPPED (told to its proposer, never compared), or failed (as any failure)."""
         assert self.rungs is not None
-        self.stats.rung_runs += 1
         cand = self.archive.get(job.candidate_id)
         run = ev.run
         value = ev.metrics.get(self.objective) if ev.ok else None

@@ -42,8 +42,6 @@ class Stats:
     duplicates: int = 0
     stopped: int = 0
     """Stopped at a low fidelity rung (``[fidelity]``): evaluated, never compared."""
-    rung_runs: int = 0
-    """Low-rung evaluations run in this driver session (each candidate's first ones)."""
     proposal_errors: int = 0
     task_errors: int = 0
     """Evaluations the task itself broke in this driver session (not charged to candidates)."""

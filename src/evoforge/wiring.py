@@ -201,9 +201,6 @@ modelling after 5 results of any member (its default is 10 of its own)."""
 def build_nas(config: Config) -> Proposer:
     """The architecture search of ``[proposer.nas]`` (its defaults when only named)."""
     from evoforge.config import NASSection
-
-    if not has_torch():
-        raise ConfigError("the architecture search needs torch: pip install 'evoforge[torch]'")
     from evoforge.domains.nas.proposer import NASProposer
 
     n = config.proposer.nas or NASSection()
@@ -220,19 +217,22 @@ def has_torch() -> bool:
 
 
 def check_installed(config: Config) -> None:
-    """Refuse, before a run starts, a proposer whose library is not installed."""
+    """Refuse, before a run starts, a proposer whose library is not installed: the
+    architecture search and Optuna's GP sampler need torch."""
+    if has_torch():
+        return
     p = config.proposer
-    samplers = [(p.optuna or OptunaSection()).sampler] if p.kind == "optuna" else []
-    samplers += [(p.optuna or OptunaSection()).sampler for m in p.mix if m.kind == "optuna"]
-    if p.kind == "auto" and p.auto is not None:
-        samplers += [m for m in p.auto.members if m in ("gp", "cmaes", "random", "tpe")]
-    if "nas" in p.kinds and not has_torch():
-        raise ConfigError("the architecture search needs torch: pip install 'evoforge[torch]'")
-    if any(s.lower() in ("gp", "gpsampler") for s in samplers) and not has_torch():
-        raise ConfigError(
-            "[proposer] names Optuna's GP sampler, which needs torch (not installed): "
-            "pip install 'evoforge[torch]', or leave gp out"
-        )
+    sampler = (p.optuna or OptunaSection()).sampler.lower()
+    gp = ("optuna" in p.kinds and sampler in ("gp", "gpsampler")) or (
+        p.auto is not None and "gp" in p.auto.members
+    )
+    for needed, what in (
+        ("nas" in p.kinds, "the architecture search"),
+        (gp, "Optuna's GP sampler"),
+    ):
+        if needed:
+            raise ConfigError(f"[proposer] names {what}, which needs torch (not installed): "
+                              "pip install 'evoforge[torch]'")  # fmt: skip
 
 
 def build_portfolio(config: Config, experiment: Path, *, policy: Decider | None) -> Proposer:

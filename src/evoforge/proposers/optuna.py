@@ -56,6 +56,7 @@ from optuna.trial import TrialState, create_trial
 
 from evoforge.candidate import Candidate, Files, Status, code_hash
 from evoforge.config import OptunaSection
+from evoforge.fidelity import rung_values
 from evoforge.proposers._base import (
     Feedback,
     Parent,
@@ -395,12 +396,7 @@ def _rung_steps(c: Candidate, feedback: Feedback) -> dict[str, float]:
     """A STOPPED candidate's objective at each fidelity rung it ran (``[fidelity]``)."""
     if c.status != Status.STOPPED:
         return {}
-    steps: dict[str, float] = {}
-    for entry in c.extra.get("rungs", []):
-        value = entry.get("metrics", {}).get(feedback.objective) if entry.get("ok") else None
-        if isinstance(value, int | float) and math.isfinite(value):
-            steps[str(entry["rung"])] = float(value)
-    return steps
+    return {str(rung): v for rung, v in rung_values(c, feedback.objective).items()}
 
 
 def _score(c: Candidate, objective: str) -> float | None:

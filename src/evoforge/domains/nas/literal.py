@@ -31,19 +31,21 @@ def find_arch(files: Files, name: str = "ARCH") -> Found:
         blocks = program_blocks(files)
     except EvolveBlockError as exc:
         raise ArchError(str(exc)) from None
+    trees: dict[str, ast.Module] = {}
     for block in blocks:
-        try:
-            tree = ast.parse(files[block.path])
-        except SyntaxError as exc:
-            raise ArchError(f"{block.path}: {exc}") from None
-        for node in tree.body:
-            if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
-                continue
-            target = node.targets[0]
+        if block.path not in trees:
+            try:
+                trees[block.path] = ast.parse(files[block.path])
+            except SyntaxError as exc:
+                raise ArchError(f"{block.path}: {exc}") from None
+        for node in trees[block.path].body:
             first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-            if not (isinstance(target, ast.Name) and target.id == name):
-                continue
-            if not (block.start < first and last < block.end):
+            if not (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == [name]
+                and block.start < first
+                and last < block.end
+            ):
                 continue
             try:
                 arch = ast.literal_eval(node.value)
