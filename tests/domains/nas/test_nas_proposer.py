@@ -10,7 +10,7 @@ from evoforge.candidate import Candidate, Status
 from evoforge.config import Direction
 from evoforge.domains.nas.literal import find_arch
 from evoforge.domains.nas.proposer import NASProposer
-from evoforge.proposers._base import Feedback, Parent, ProposalError
+from evoforge.proposers._base import Feedback, Parent, ProposalError, ProposerExhausted
 
 PROGRAM = """# EVOLVE-BLOCK-START
 LR = 0.01  # evolve: log[1e-4, 0.1]
@@ -64,3 +64,6 @@ def test_a_program_without_an_architecture_does_not_apply() -> None:
     assert nas.applies({"t.py": PROGRAM}) == ""
     with pytest.raises(ProposalError, match="ARCH"):
         nas.propose([parent(plain)], FEEDBACK, random.Random())
+    no_arch = Feedback(objective="acc", direction=Direction.MAXIMIZE, seed=plain)
+    with pytest.raises(ProposerExhausted, match="cannot work on this program: no `ARCH"):
+        nas.propose([parent(plain)], no_arch, random.Random())  # the run ends at once

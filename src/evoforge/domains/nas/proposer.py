@@ -22,7 +22,14 @@ from typing import Any
 from evoforge.candidate import Files
 from evoforge.domains.nas.literal import ArchError, find_arch, render, with_arch
 from evoforge.domains.nas.space import MUTATIONS, crossover, mutate, random_arch
-from evoforge.proposers._base import Feedback, Parent, Proposal, ProposalError, Proposer
+from evoforge.proposers._base import (
+    Feedback,
+    Parent,
+    Proposal,
+    ProposalError,
+    Proposer,
+    ProposerExhausted,
+)
 
 TRIES = 20
 
@@ -56,6 +63,8 @@ class NASProposer(Proposer):
     def propose(
         self, parents: Sequence[Parent], feedback: Feedback, rng: random.Random
     ) -> Proposal:
+        if feedback.seed and (why := self.applies(feedback.seed)):  # never will: say it once
+            raise ProposerExhausted(f"the architecture search cannot work on this program: {why}")
         if not parents:
             raise ProposalError("no parent to change")
         base = parents[0].files
