@@ -24,12 +24,7 @@ TRAIN_SECONDS_CAP = 60.0
 """A safety net: training stops after the epoch that crosses this, whatever EPOCHS says."""
 
 # EVOLVE-BLOCK-START
-ARCH = {
-    "conv": "1d",
-    "stem": 8,
-    "stages": [[1, 8]],
-    "cell": ["conv3", "none", "none", "none", "skip", "none"],
-}
+ARCH = {"conv": "1d", "stem": 8, "stages": [[1, 8]], "cell": ["conv3", "none", "none", "none", "skip", "none"]}  # evolve: fixed  # the architecture search edits it; the mutator leaves it
 LR = 0.003              # evolve: log[1e-4, 0.03]
 BATCH_SIZE = 64         # evolve: choice[32, 64, 128]
 EPOCHS = 8              # evolve: fixed

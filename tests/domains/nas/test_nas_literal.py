@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evoforge.domains.nas.literal import ArchError, find_arch, render, with_arch
+from evoforge.proposers.sites import find_sites
 
 PROGRAM = """import nas_cell
 ARCH = {"conv": "2d", "stem": 8, "stages": [[1, 8]], "cell": ["skip"] * 6}  # the frame's: ignored
@@ -27,6 +28,8 @@ def test_the_literal_in_the_block_is_read_and_replaced_and_nothing_else_changes(
     before, after = PROGRAM.splitlines(), out.splitlines()
     assert before[:4] == after[:4] and before[-3:] == after[-3:]  # LR, EPOCHS, the frame kept
     assert render(new) in out
+    # the rendered literal is a `fixed` line: the mutator finds no number of it to move
+    assert [s.name for s in find_sites({"train.py": out})] == ["LR", "EPOCHS"]
 
 
 @pytest.mark.parametrize(

@@ -57,11 +57,15 @@ def find_arch(files: Files, name: str = "ARCH") -> Found:
     raise ArchError(f"no `{name} = {{...}}` architecture literal in an evolve block")
 
 
+FIXED = "  # evolve: fixed  # the architecture search edits it; the mutator leaves it"
+
+
 def render(arch: Arch, name: str = "ARCH") -> str:
-    """``name = {...}``, one key a line, in the order of the cell module's docstring."""
-    keys = ["conv", "stem", "stages", "cell"]
-    body = "".join(f"    {k!r}: {arch[k]!r},\n" for k in keys).replace("'", '"')
-    return f"{name} = {{\n{body}}}\n"
+    """``name = {...}`` on one line, keys in the order of the cell module's docstring, as
+    a ``# evolve: fixed`` line: the built-in mutator's moves on numbers would give
+    architectures the builder refuses (a stage ``[2, 48, 48]``)."""
+    body = ", ".join(f"{k!r}: {arch[k]!r}" for k in ("conv", "stem", "stages", "cell"))
+    return f"{name} = {{{body}}}".replace("'", '"') + FIXED + "\n"
 
 
 def with_arch(files: Files, found: Found, arch: Arch, name: str = "ARCH") -> dict[str, str]:
